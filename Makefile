@@ -1,0 +1,64 @@
+# mod_hsts: build with apxs, test against a real httpd.
+#
+#   make            build .libs/mod_hsts.so
+#   make install    install with apxs (+ a2enmod files on Debian layouts)
+#   make test       C unit tests, then the pytest suite against real httpd
+#   make demo       a throwaway HTTPS httpd on loopback showing the header
+#   make clean
+
+APXS ?= $(shell command -v apxs 2>/dev/null || command -v apxs2 2>/dev/null \
+          || echo apxs)
+PYTHON ?= /usr/bin/python3
+CC_HOST ?= cc
+
+WARN = -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wmissing-prototypes \
+       -Wstrict-prototypes -Wpointer-arith -Wcast-qual -Wundef
+APXS_WARN = $(addprefix -Wc$(,),$(WARN))
+, := ,
+
+SRC = mod_hsts.c src/hsts_policy.c
+HDR = include/hsts_policy.h
+
+MODS_AVAILABLE = /etc/apache2/mods-available
+
+.PHONY: all install test unit pytest demo clean deps-test deps-demo
+
+all: .libs/mod_hsts.so
+
+.libs/mod_hsts.so: $(SRC) $(HDR)
+	$(APXS) -c -I include $(APXS_WARN) -o mod_hsts.la $(SRC)
+
+install: .libs/mod_hsts.so
+	$(APXS) -i -n hsts mod_hsts.la
+	@if [ -d $(MODS_AVAILABLE) ]; then \
+	    install -m 644 conf/hsts.load conf/hsts.conf $(MODS_AVAILABLE)/ \
+	    && echo "installed $(MODS_AVAILABLE)/hsts.{load,conf}:" \
+	            "run 'a2enmod hsts'"; \
+	fi
+
+tests/unit/test_policy: tests/unit/test_policy.c src/hsts_policy.c $(HDR)
+	$(CC_HOST) -std=c99 -g -O1 -I include $(WARN) -o $@ \
+	    tests/unit/test_policy.c src/hsts_policy.c
+
+unit: tests/unit/test_policy
+	./tests/unit/test_policy
+
+deps-test:
+	@scripts/deps.sh test
+
+deps-demo:
+	@scripts/deps.sh demo
+
+pytest: .libs/mod_hsts.so
+	cd tests && $(PYTHON) -m pytest -q -ra $(PYTEST_ARGS)
+
+test: deps-test
+	$(MAKE) all unit pytest
+
+demo: deps-demo
+	$(MAKE) all
+	scripts/demo.sh
+
+clean:
+	rm -rf .libs src/.libs *.la *.lo *.slo *.o src/*.lo src/*.slo src/*.o \
+	    tests/unit/test_policy tests/__pycache__ tests/.pytest_cache

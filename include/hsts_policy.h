@@ -1,0 +1,61 @@
+/* Licensed to the Apache Software Foundation (ASF) under one or more
+ * contributor license agreements; and to You under the Apache License,
+ * Version 2.0 (the "License"); you may not use this file except in
+ * compliance with the License.  You may obtain a copy of the License at
+ *
+ *     http://www.apache.org/licenses/LICENSE-2.0
+ *
+ * Unless required by applicable law or agreed to in writing, software
+ * distributed under the License is distributed on an "AS IS" BASIS,
+ * WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+ * See the License for the specific language governing permissions and
+ * limitations under the License.
+ */
+
+/*
+ * hsts_policy: the part of mod_hsts that knows nothing of httpd.
+ * Parsing and validating a Strict-Transport-Security value (RFC 6797
+ * section 6.1), formatting the canonical header, and deciding whether a
+ * host name can hold an HSTS entry at all.  Plain C, no APR, so it can be
+ * unit-tested and fuzzed on its own.
+ */
+
+#ifndef HSTS_POLICY_H
+#define HSTS_POLICY_H
+
+#include <stddef.h>
+
+/* Largest max-age accepted: 2^31 - 1 seconds (68 years).  Browsers cap the
+ * value far below this anyway; the bound keeps clients that do 32-bit time
+ * arithmetic safe and catches typos with extra digits. */
+#define HSTS_MAX_AGE_LIMIT 2147483647UL
+
+/* "max-age=2147483647; includeSubDomains; preload" plus NUL fits. */
+#define HSTS_HEADER_MAX 64
+
+/* Room for any message hsts_policy_parse() writes. */
+#define HSTS_ERR_MAX 256
+
+typedef struct {
+    unsigned long max_age;
+    int include_subdomains;
+    int preload;
+} hsts_policy_t;
+
+/* Parse an RFC 6797 header value into *out.  Returns 0 on success; on
+ * failure returns -1 and writes a message naming the bad token to err
+ * (errlen bytes, always NUL-terminated when errlen > 0). */
+int hsts_policy_parse(const char *text, hsts_policy_t *out,
+                      char *err, size_t errlen);
+
+/* Write the canonical header value ("max-age=N[; includeSubDomains]
+ * [; preload]") to buf.  Returns the length of the value, which is less
+ * than HSTS_HEADER_MAX; the output is truncated when len is too small. */
+size_t hsts_policy_format(const hsts_policy_t *p, char *buf, size_t len);
+
+/* Non-zero when a UA would not note an HSTS host for this name: IPv4 and
+ * IPv6 literals (RFC 6797 section 8.1.1), and "localhost" and its
+ * subdomains, which a cached entry would break for every local server. */
+int hsts_host_is_exempt(const char *host);
+
+#endif /* HSTS_POLICY_H */

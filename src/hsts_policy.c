@@ -1,0 +1,362 @@
+/* Licensed to the Apache Software Foundation (ASF) under one or more
+ * contributor license agreements; and to You under the Apache License,
+ * Version 2.0 (the "License"); you may not use this file except in
+ * compliance with the License.  You may obtain a copy of the License at
+ *
+ *     http://www.apache.org/licenses/LICENSE-2.0
+ *
+ * Unless required by applicable law or agreed to in writing, software
+ * distributed under the License is distributed on an "AS IS" BASIS,
+ * WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+ * See the License for the specific language governing permissions and
+ * limitations under the License.
+ */
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "hsts_policy.h"
+
+/* Longest directive name or value echoed back in a message; longer ones
+ * are cut so a message always fits HSTS_ERR_MAX. */
+#define HSTS_ECHO_MAX 48
+
+typedef struct {
+    const char *canonical;
+    const char *folded;   /* lower case, without '-', '_' and spaces */
+} hsts_known;
+
+static const hsts_known hsts_directives[] = {
+    { "max-age", "maxage" },
+    { "includeSubDomains", "includesubdomains" },
+    { "preload", "preload" },
+};
+
+#define HSTS_NDIRECTIVES (sizeof(hsts_directives) / sizeof(hsts_directives[0]))
+
+static int hsts_lower(int c)
+{
+    return (c >= 'A' && c <= 'Z') ? c - 'A' + 'a' : c;
+}
+
+static int hsts_is_tchar(int c)
+{
+    if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')
+        || (c >= '0' && c <= '9')) {
+        return 1;
+    }
+    return c != '\0' && strchr("!#$%&'*+-.^_`|~", c) != NULL;
+}
+
+static int hsts_is_ows(int c)
+{
+    return c == ' ' || c == '\t';
+}
+
+static int hsts_fail(char *err, size_t errlen, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static int hsts_fail(char *err, size_t errlen, const char *fmt, ...)
+{
+    va_list ap;
+
+    if (errlen > 0) {
+        va_start(ap, fmt);
+        vsnprintf(err, errlen, fmt, ap);
+        va_end(ap);
+    }
+    return -1;
+}
+
+/* Case-insensitive compare of a (name, len) slice with a C string. */
+static int hsts_name_is(const char *name, size_t len, const char *want)
+{
+    size_t i;
+
+    for (i = 0; i < len; i++) {
+        if (want[i] == '\0' || hsts_lower(name[i]) != hsts_lower(want[i])) {
+            return 0;
+        }
+    }
+    return want[len] == '\0';
+}
+
+/* Edit distance between two short strings, for "did you mean" hints. */
+static size_t hsts_distance(const char *a, const char *b)
+{
+    size_t la = strlen(a), lb = strlen(b), i, j;
+    size_t row[HSTS_ECHO_MAX + 1];
+
+    if (la > HSTS_ECHO_MAX || lb > HSTS_ECHO_MAX) {
+        return (size_t)-1;
+    }
+    for (j = 0; j <= lb; j++) {
+        row[j] = j;
+    }
+    for (i = 1; i <= la; i++) {
+        size_t diag = row[0];
+
+        row[0] = i;
+        for (j = 1; j <= lb; j++) {
+            size_t up = row[j];
+            size_t best = diag + (a[i - 1] == b[j - 1] ? 0 : 1);
+
+            if (up + 1 < best) {
+                best = up + 1;
+            }
+            if (row[j - 1] + 1 < best) {
+                best = row[j - 1] + 1;
+            }
+            diag = up;
+            row[j] = best;
+        }
+    }
+    return row[lb];
+}
+
+/* The known directive an unknown name was probably meant to be, or NULL. */
+static const char *hsts_near_miss(const char *name, size_t len)
+{
+    char folded[HSTS_ECHO_MAX + 1];
+    size_t i, n = 0;
+
+    if (len > HSTS_ECHO_MAX) {
+        return NULL;
+    }
+    for (i = 0; i < len; i++) {
+        if (name[i] != '-' && name[i] != '_') {
+            folded[n++] = (char)hsts_lower(name[i]);
+        }
+    }
+    folded[n] = '\0';
+    for (i = 0; i < HSTS_NDIRECTIVES; i++) {
+        size_t d = hsts_distance(folded, hsts_directives[i].folded);
+
+        if (d <= 2 && n >= 4) {
+            return hsts_directives[i].canonical;
+        }
+    }
+    return NULL;
+}
+
+/* Parse a delta-seconds value; the caller has stripped any quotes. */
+static int hsts_parse_max_age(const char *v, size_t len, unsigned long *out,
+                              char *err, size_t errlen)
+{
+    unsigned long n = 0;
+    size_t i;
+    int shown = len > HSTS_ECHO_MAX ? HSTS_ECHO_MAX : (int)len;
+
+    if (len == 0) {
+        return hsts_fail(err, errlen, "empty max-age value (expected "
+                         "max-age=SECONDS, e.g. max-age=31536000)");
+    }
+    if (v[0] == '+' || v[0] == '-') {
+        return hsts_fail(err, errlen, "max-age value '%.*s' must not have "
+                         "a sign", shown, v);
+    }
+    for (i = 0; i < len; i++) {
+        if (v[i] < '0' || v[i] > '9') {
+            return hsts_fail(err, errlen, "max-age value '%.*s' is not a "
+                             "number of seconds", shown, v);
+        }
+        n = n * 10 + (unsigned long)(v[i] - '0');
+        if (n > HSTS_MAX_AGE_LIMIT) {
+            return hsts_fail(err, errlen, "max-age value '%.*s' is above "
+                             "the limit of %lu seconds", shown, v,
+                             HSTS_MAX_AGE_LIMIT);
+        }
+    }
+    *out = n;
+    return 0;
+}
+
+int hsts_policy_parse(const char *text, hsts_policy_t *out,
+                      char *err, size_t errlen)
+{
+    const char *p;
+    int seen[HSTS_NDIRECTIVES] = { 0 };
+    char unq[HSTS_ECHO_MAX + 16];
+
+    memset(out, 0, sizeof(*out));
+    if (errlen > 0) {
+        err[0] = '\0';
+    }
+    for (p = text; *p; p++) {
+        unsigned char c = (unsigned char)*p;
+
+        if ((c < 0x20 && c != '\t') || c == 0x7f) {
+            return hsts_fail(err, errlen, "control character 0x%02x at "
+                             "offset %d", c, (int)(p - text));
+        }
+    }
+
+    p = text;
+    for (;;) {
+        const char *name, *value = NULL;
+        size_t nlen, vlen = 0, k;
+        int has_value = 0;
+
+        while (hsts_is_ows(*p)) {
+            p++;
+        }
+        if (*p == '\0') {
+            break;
+        }
+        if (*p == ';') {    /* empty directive: allowed by the grammar */
+            p++;
+            continue;
+        }
+        name = p;
+        while (hsts_is_tchar(*p)) {
+            p++;
+        }
+        nlen = (size_t)(p - name);
+        if (nlen == 0) {
+            return hsts_fail(err, errlen, "expected a directive name at "
+                             "'%.*s'", HSTS_ECHO_MAX, p);
+        }
+        while (hsts_is_ows(*p)) {
+            p++;
+        }
+        if (*p == '=') {
+            has_value = 1;
+            p++;
+            while (hsts_is_ows(*p)) {
+                p++;
+            }
+            if (*p == '"') {
+                /* quoted-string with quoted-pairs; keep the unescaped
+                 * value only as long as a valid max-age can be */
+                size_t n = 0;
+
+                p++;
+                while (*p && *p != '"') {
+                    if (*p == '\\' && p[1] != '\0') {
+                        p++;
+                    }
+                    if (n == sizeof(unq) - 1) {
+                        return hsts_fail(err, errlen, "quoted value for "
+                                         "'%.*s' is too long", (int)nlen,
+                                         name);
+                    }
+                    unq[n++] = *p++;
+                }
+                if (*p != '"') {
+                    return hsts_fail(err, errlen, "unterminated quoted "
+                                     "value for '%.*s'", (int)nlen, name);
+                }
+                p++;
+                unq[n] = '\0';
+                value = unq;
+                vlen = n;
+            }
+            else {
+                value = p;
+                while (hsts_is_tchar(*p)) {
+                    p++;
+                }
+                vlen = (size_t)(p - value);
+            }
+            while (hsts_is_ows(*p)) {
+                p++;
+            }
+        }
+        if (*p != '\0' && *p != ';') {
+            return hsts_fail(err, errlen, "unexpected '%.*s' after "
+                             "directive '%.*s'", HSTS_ECHO_MAX / 2, p,
+                             nlen > HSTS_ECHO_MAX ? HSTS_ECHO_MAX
+                                                  : (int)nlen, name);
+        }
+
+        for (k = 0; k < HSTS_NDIRECTIVES; k++) {
+            if (hsts_name_is(name, nlen, hsts_directives[k].canonical)) {
+                break;
+            }
+        }
+        if (k == HSTS_NDIRECTIVES) {
+            const char *hint = hsts_near_miss(name, nlen);
+            int shown = nlen > HSTS_ECHO_MAX ? HSTS_ECHO_MAX : (int)nlen;
+
+            if (hint) {
+                return hsts_fail(err, errlen, "unknown directive '%.*s' "
+                                 "(did you mean '%s'?)", shown, name, hint);
+            }
+            return hsts_fail(err, errlen, "unknown directive '%.*s' "
+                             "(known: max-age, includeSubDomains, "
+                             "preload)", shown, name);
+        }
+        if (seen[k]++) {
+            return hsts_fail(err, errlen, "directive '%.*s' given more "
+                             "than once", (int)nlen, name);
+        }
+        if (k == 0) {
+            if (!has_value) {
+                return hsts_fail(err, errlen, "'%.*s' needs a value "
+                                 "(max-age=SECONDS)", (int)nlen, name);
+            }
+            if (hsts_parse_max_age(value, vlen, &out->max_age,
+                                   err, errlen) != 0) {
+                return -1;
+            }
+        }
+        else if (has_value) {
+            return hsts_fail(err, errlen, "'%s' takes no value, got "
+                             "'%.*s=%.*s'", hsts_directives[k].canonical,
+                             (int)nlen, name,
+                             vlen > HSTS_ECHO_MAX ? HSTS_ECHO_MAX
+                                                  : (int)vlen, value);
+        }
+        else if (k == 1) {
+            out->include_subdomains = 1;
+        }
+        else {
+            out->preload = 1;
+        }
+        if (*p == ';') {
+            p++;
+        }
+    }
+
+    if (!seen[0]) {
+        return hsts_fail(err, errlen, "missing max-age in '%.*s' "
+                         "(e.g. \"max-age=31536000\")", HSTS_ECHO_MAX,
+                         text);
+    }
+    return 0;
+}
+
+size_t hsts_policy_format(const hsts_policy_t *p, char *buf, size_t len)
+{
+    int n = snprintf(buf, len, "max-age=%lu%s%s", p->max_age,
+                     p->include_subdomains ? "; includeSubDomains" : "",
+                     p->preload ? "; preload" : "");
+
+    return n < 0 ? 0 : (size_t)n;
+}
+
+int hsts_host_is_exempt(const char *host)
+{
+    size_t len = strlen(host);
+    const char *q;
+
+    if (len > 0 && host[len - 1] == '.') {
+        len--;      /* a fully qualified "localhost." is still localhost */
+    }
+    if (len == 0 || host[0] == '[' || memchr(host, ':', len)) {
+        return 1;   /* IPv6 literal, bracketed or not */
+    }
+    /* A valid domain's last label is never all digits, so a name whose
+     * last label is all digits is an IPv4 literal. */
+    for (q = host + len; q > host && q[-1] >= '0' && q[-1] <= '9'; q--) {
+        continue;
+    }
+    if (q != host + len && (q == host || q[-1] == '.')) {
+        return 1;
+    }
+    if (len >= 9 && hsts_name_is(host + len - 9, 9, "localhost")) {
+        return len == 9 || host[len - 10] == '.';
+    }
+    return 0;
+}

@@ -1,0 +1,49 @@
+"""Fixtures: the module built once, one CA per run, httpd per test module."""
+
+import os
+import subprocess
+import tempfile
+
+import pytest
+
+import harness
+
+
+@pytest.fixture(scope="session", autouse=True)
+def built_module():
+    res = subprocess.run(["make", "-C", harness.REPO, "all"],
+                         capture_output=True, text=True)
+    assert res.returncode == 0, "make failed:\n" + res.stdout + res.stderr
+    assert os.path.exists(harness.MODULE)
+    return harness.MODULE
+
+
+@pytest.fixture(scope="session")
+def pki():
+    d = tempfile.mkdtemp(prefix="hsts-pki-")
+    os.chmod(d, 0o755)
+    return harness.PKI(d)
+
+
+@pytest.fixture(scope="module")
+def server_factory(pki):
+    """Make httpd instances for one test module; on teardown stop them and
+    fail on any [warn]/[error] line their tests did not expect."""
+    made = []
+
+    def make(name="httpd"):
+        h = harness.Httpd(pki, name)
+        made.append(h)
+        return h
+
+    yield make
+    problems = []
+    for h in made:
+        h.stop()
+        bad = h.unexpected_log_lines()
+        if bad:
+            problems.append("%s:\n  %s" % (h.error_log, "\n  ".join(bad)))
+        else:
+            h.cleanup()
+    assert not problems, ("unexpected [warn]/[error] lines in the error "
+                          "log:\n" + "\n".join(problems))

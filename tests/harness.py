@@ -1,0 +1,376 @@
+"""Real-httpd test harness for mod_hsts.
+
+Builds nothing itself (conftest builds the module once with make); makes a
+throwaway CA, writes an httpd.conf per test module that loads the freshly
+built .libs/mod_hsts.so, starts httpd on free loopback ports, and drives it
+with curl and raw TLS sockets.  Every server stop checks the error log for
+unexpected [warn]/[error] lines.
+"""
+
+import os
+import re
+import shutil
+import signal
+import socket
+import ssl
+import subprocess
+import tempfile
+import time
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+MODULE = os.path.join(REPO, ".libs", "mod_hsts.so")
+DOMAIN = "hsts.test"
+STS = "strict-transport-security"
+
+
+def _apxs():
+    for name in ("apxs", "apxs2"):
+        path = shutil.which(name)
+        if path:
+            return path
+    raise RuntimeError("apxs not found: install apache2-dev "
+                       "(scripts/deps.sh test does)")
+
+
+def apxs_query(var):
+    return subprocess.check_output([_apxs(), "-q", var], text=True).strip()
+
+
+def httpd_binary():
+    return os.path.join(apxs_query("SBINDIR"), apxs_query("PROGNAME"))
+
+
+MODULES_DIR = None
+
+
+def modules_dir():
+    global MODULES_DIR
+    if MODULES_DIR is None:
+        MODULES_DIR = apxs_query("LIBEXECDIR")
+    return MODULES_DIR
+
+
+def free_port():
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def run(cmd, **kw):
+    return subprocess.run(cmd, capture_output=True, text=True, **kw)
+
+
+class PKI:
+    """A throwaway CA and one server certificate for the test domains."""
+
+    def __init__(self, directory):
+        self.dir = directory
+        self.ca_key = os.path.join(directory, "ca.key")
+        self.ca = os.path.join(directory, "ca.pem")
+        self.key = os.path.join(directory, "server.key")
+        self.cert = os.path.join(directory, "server.pem")
+        self._make()
+
+    def _openssl(self, *args):
+        res = run(["openssl"] + list(args))
+        if res.returncode != 0:
+            raise RuntimeError("openssl %s failed: %s" % (args[0],
+                                                           res.stderr))
+
+    def _make(self):
+        self._openssl("req", "-x509", "-newkey", "rsa:2048", "-nodes",
+                      "-keyout", self.ca_key, "-out", self.ca, "-days", "2",
+                      "-subj", "/CN=mod_hsts test CA",
+                      "-addext", "basicConstraints=critical,CA:TRUE",
+                      "-addext", "keyUsage=critical,keyCertSign,cRLSign")
+        csr = os.path.join(self.dir, "server.csr")
+        self._openssl("req", "-newkey", "rsa:2048", "-nodes",
+                      "-keyout", self.key, "-out", csr,
+                      "-subj", "/CN=" + DOMAIN)
+        ext = os.path.join(self.dir, "server.ext")
+        with open(ext, "w") as f:
+            f.write("basicConstraints=CA:FALSE\n"
+                    "keyUsage=digitalSignature,keyEncipherment\n"
+                    "extendedKeyUsage=serverAuth\n"
+                    "subjectAltName=DNS:%s,DNS:*.%s,DNS:other.test,"
+                    "DNS:*.other.test,DNS:localhost,IP:127.0.0.1,IP:::1\n"
+                    % (DOMAIN, DOMAIN))
+        self._openssl("x509", "-req", "-in", csr, "-CA", self.ca,
+                      "-CAkey", self.ca_key, "-CAcreateserial",
+                      "-out", self.cert, "-days", "2", "-extfile", ext)
+        for path in (self.key, self.cert, self.ca):
+            os.chmod(path, 0o644)
+
+
+BASE_MODULES = [
+    "mpm_event", "authz_core", "authz_host", "authz_user", "authn_core",
+    "authn_file", "auth_basic", "mime", "dir", "alias", "rewrite", "ssl",
+    "socache_shmcb", "http2", "proxy", "proxy_http", "cgid", "cache",
+    "cache_socache", "headers", "setenvif", "env", "reqtimeout", "userdir",
+]
+
+# Lines any httpd start may log that say nothing about mod_hsts.
+ALWAYS_ALLOWED = [
+    r"AH00558",                          # ServerName guess (unused here)
+]
+
+LOG_LEVEL_RE = re.compile(r"^\[[^\]]*\] \[(\w+):(warn|error|crit|alert|"
+                          r"emerg)\]")
+
+
+class Httpd:
+    """One httpd instance: its own directory, config, ports and logs."""
+
+    def __init__(self, pki, name="httpd"):
+        self.pki = pki
+        self.dir = tempfile.mkdtemp(prefix="hsts-%s-" % name)
+        # Children run as www-data when we are root: everything they read
+        # must be reachable.
+        os.chmod(self.dir, 0o755)
+        self.docroot = os.path.join(self.dir, "htdocs")
+        os.makedirs(self.docroot)
+        self.tls_port = free_port()
+        self.plain_port = free_port()
+        self.backend_port = free_port()
+        self.dead_port = free_port()
+        self.conf_path = os.path.join(self.dir, "httpd.conf")
+        self.error_log = os.path.join(self.dir, "error.log")
+        self.access_log = os.path.join(self.dir, "access.log")
+        self.proc = None
+        self.allowed = list(ALWAYS_ALLOWED)
+        self.log_offset = 0
+
+    # -- files -----------------------------------------------------------
+    def write(self, relpath, content, mode=0o644):
+        path = os.path.join(self.docroot, relpath)
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        with open(path, "w") as f:
+            f.write(content)
+        os.chmod(path, mode)
+        for d in _parents(os.path.dirname(path), self.docroot):
+            os.chmod(d, 0o755)
+        return path
+
+    # -- config ----------------------------------------------------------
+    def base_conf(self, modules=None, extra=""):
+        lines = [
+            'ServerRoot "%s"' % self.dir,
+            'DefaultRuntimeDir "%s"' % self.dir,
+            'PidFile "%s/httpd.pid"' % self.dir,
+            'ErrorLog "%s"' % self.error_log,
+            "LogLevel warn hsts:debug",
+            'LogFormat "%h \\"%r\\" %>s %{hsts}n" hsts',
+            'CustomLog "%s" hsts' % self.access_log,
+            "ServerName %s" % DOMAIN,
+            'TypesConfig /etc/mime.types',
+            'ScriptSock "%s/cgid.sock"' % self.dir,
+            "Listen 127.0.0.1:%d" % self.tls_port,
+            "Listen 127.0.0.1:%d" % self.plain_port,
+            "Listen 127.0.0.1:%d" % self.backend_port,
+            "SSLSessionCache shmcb:%s/ssl_scache(512000)" % self.dir,
+            "StartServers 1",
+            "TraceEnable on",
+        ]
+        if os.geteuid() == 0:
+            lines += ["User www-data", "Group www-data"]
+        mods = ["LoadModule %s_module %s/mod_%s.so"
+                % (m, modules_dir(), m) for m in (modules or BASE_MODULES)]
+        mods.append("LoadModule hsts_module %s" % MODULE)
+        return "\n".join(mods + lines) + "\n" + extra + "\n"
+
+    def tls_vhost(self, body, server_name=DOMAIN, aliases="*.%s" % DOMAIN):
+        return """
+<VirtualHost 127.0.0.1:%d>
+    ServerName %s
+    ServerAlias %s
+    DocumentRoot "%s"
+    SSLEngine on
+    SSLCertificateFile "%s"
+    SSLCertificateKeyFile "%s"
+    Protocols h2 http/1.1
+%s
+</VirtualHost>
+""" % (self.tls_port, server_name, aliases, self.docroot, self.pki.cert,
+            self.pki.key, body)
+
+    def plain_vhost(self, body, server_name=DOMAIN, aliases="*.%s" % DOMAIN):
+        return """
+<VirtualHost 127.0.0.1:%d>
+    ServerName %s
+    ServerAlias %s
+    DocumentRoot "%s"
+%s
+</VirtualHost>
+""" % (self.plain_port, server_name, aliases, self.docroot, body)
+
+    def backend_vhost(self, body=""):
+        """A plain-HTTP backend that sends its own STS header, for
+        mod_proxy to talk to: a real httpd vhost, not a stub."""
+        backend_root = os.path.join(self.dir, "backend")
+        os.makedirs(backend_root, exist_ok=True)
+        os.chmod(backend_root, 0o755)
+        for name, text in (("index.html", "backend\n"),
+                           ("page.html", "backend page\n")):
+            with open(os.path.join(backend_root, name), "w") as f:
+                f.write(text)
+        return """
+<VirtualHost 127.0.0.1:%d>
+    ServerName backend.invalid
+    DocumentRoot "%s"
+    Header always set Strict-Transport-Security "max-age=5"
+    Header set Cache-Control "max-age=300"
+%s
+</VirtualHost>
+""" % (self.backend_port, backend_root, body)
+
+    def configure(self, text):
+        with open(self.conf_path, "w") as f:
+            f.write(text)
+
+    # -- life cycle ------------------------------------------------------
+    def check_config(self, text=None):
+        """apachectl -t: returns (returncode, combined output)."""
+        if text is not None:
+            self.configure(text)
+        res = run([httpd_binary(), "-t", "-f", self.conf_path])
+        return res.returncode, res.stdout + res.stderr
+
+    def start(self):
+        if os.path.exists(self.error_log):
+            self.log_offset = os.path.getsize(self.error_log)
+        self.proc = subprocess.Popen(
+            [httpd_binary(), "-f", self.conf_path, "-DFOREGROUND"],
+            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        deadline = time.time() + 15
+        while time.time() < deadline:
+            if self.proc.poll() is not None:
+                out = self.proc.stdout.read()
+                raise RuntimeError("httpd exited at start (rc %s): %s\n%s"
+                                   % (self.proc.returncode, out,
+                                      self.read_log()))
+            try:
+                with socket.create_connection(("127.0.0.1", self.tls_port),
+                                              timeout=0.2):
+                    return self
+            except OSError:
+                time.sleep(0.05)
+        raise RuntimeError("httpd did not listen on %d" % self.tls_port)
+
+    def stop(self):
+        if self.proc and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self.proc = None
+
+    def read_log(self, since_start=True):
+        if not os.path.exists(self.error_log):
+            return ""
+        with open(self.error_log, errors="replace") as f:
+            if since_start:
+                f.seek(self.log_offset)
+            return f.read()
+
+    def unexpected_log_lines(self):
+        bad = []
+        for line in self.read_log().splitlines():
+            if LOG_LEVEL_RE.match(line) and not any(
+                    re.search(p, line) for p in self.allowed):
+                bad.append(line)
+        return bad
+
+    def cleanup(self):
+        self.stop()
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+    # -- clients ---------------------------------------------------------
+    def url(self, path="/", tls=True, host=DOMAIN):
+        port = self.tls_port if tls else self.plain_port
+        return "%s://%s:%d%s" % ("https" if tls else "http", host, port,
+                                 path)
+
+    def curl(self, path="/", tls=True, host=DOMAIN, http2=False,
+             args=(), url=None):
+        """Fetch with curl; returns a Response (status, headers)."""
+        port = self.tls_port if tls else self.plain_port
+        cmd = ["curl", "-sS", "-o", "/dev/null", "-D", "-",
+               "--max-time", "20", "--cacert", self.pki.ca,
+               "--resolve", "%s:%d:127.0.0.1" % (host, port)]
+        cmd.append("--http2" if http2 else "--http1.1")
+        cmd += list(args)
+        cmd.append(url or self.url(path, tls, host))
+        res = run(cmd)
+        if res.returncode not in (0, 18):
+            raise RuntimeError("curl failed (%d): %s" % (res.returncode,
+                                                         res.stderr))
+        return Response.parse(res.stdout)
+
+    def raw(self, data, tls=True, server_hostname=DOMAIN, wait=None,
+            timeout=10):
+        """Send raw bytes (over TLS by default), return the Response."""
+        port = self.tls_port if tls else self.plain_port
+        sock = socket.create_connection(("127.0.0.1", port), timeout=timeout)
+        if tls:
+            ctx = ssl.create_default_context(cafile=self.pki.ca)
+            ctx.set_alpn_protocols(["http/1.1"])
+            sock = ctx.wrap_socket(sock, server_hostname=server_hostname)
+        try:
+            sock.sendall(data)
+            if wait:
+                time.sleep(wait)
+            chunks = []
+            while True:
+                try:
+                    chunk = sock.recv(65536)
+                except (socket.timeout, ssl.SSLError, ConnectionError):
+                    break
+                if not chunk:
+                    break
+                chunks.append(chunk)
+        finally:
+            sock.close()
+        text = b"".join(chunks).decode("latin-1")
+        return Response.parse(text)
+
+
+def _parents(path, stop):
+    path = os.path.abspath(path)
+    stop = os.path.abspath(stop)
+    while path.startswith(stop) and path != stop:
+        yield path
+        path = os.path.dirname(path)
+
+
+class Response:
+    def __init__(self, status, headers):
+        self.status = status
+        self.headers = headers          # list of (lower-case name, value)
+
+    @classmethod
+    def parse(cls, text):
+        """The last header block of a curl -D dump or a raw response."""
+        blocks = [b for b in re.split(r"\r?\n\r?\n", text)
+                  if re.match(r"HTTP/[\d.]+ \d{3}", b)]
+        if not blocks:
+            return cls(None, [])
+        lines = blocks[-1].splitlines()
+        status = int(lines[0].split()[1])
+        headers = []
+        for line in lines[1:]:
+            if ":" in line:
+                name, value = line.split(":", 1)
+                headers.append((name.strip().lower(), value.strip()))
+        return cls(status, headers)
+
+    def all(self, name):
+        return [v for n, v in self.headers if n == name.lower()]
+
+    @property
+    def sts(self):
+        return self.all(STS)
+
+    def __repr__(self):
+        return "Response(%s, %r)" % (self.status, self.headers)

@@ -1,0 +1,151 @@
+/* Unit tests for the httpd-free policy logic (src/hsts_policy.c).
+ * Prints one line per failure and a closing "N passed, N failed" line. */
+
+#include <stdio.h>
+#include <string.h>
+
+#include "hsts_policy.h"
+
+static int passed, failed;
+
+static void check(int ok, const char *what, const char *detail)
+{
+    if (ok) {
+        passed++;
+    }
+    else {
+        failed++;
+        printf("FAIL: %s%s%s\n", what, detail ? ": " : "",
+               detail ? detail : "");
+    }
+}
+
+/* The value parses and formats to exactly `want`. */
+static void accepts(const char *in, const char *want)
+{
+    hsts_policy_t p;
+    char err[HSTS_ERR_MAX], out[HSTS_HEADER_MAX];
+    char what[300];
+
+    snprintf(what, sizeof(what), "accepts [%s]", in);
+    if (hsts_policy_parse(in, &p, err, sizeof(err)) != 0) {
+        check(0, what, err);
+        return;
+    }
+    hsts_policy_format(&p, out, sizeof(out));
+    snprintf(what, sizeof(what), "[%s] formats as [%s], got [%s]",
+             in, want, out);
+    check(strcmp(out, want) == 0, what, NULL);
+}
+
+/* The value is rejected with a message containing `needle`. */
+static void rejects(const char *in, const char *needle)
+{
+    hsts_policy_t p;
+    char err[HSTS_ERR_MAX];
+    char what[400];
+    int rc = hsts_policy_parse(in, &p, err, sizeof(err));
+
+    snprintf(what, sizeof(what), "rejects [%s] with '%s', got rc=%d [%s]",
+             in, needle, rc, rc ? err : "");
+    check(rc != 0 && strstr(err, needle) != NULL, what, NULL);
+}
+
+static void exempt(const char *host, int want)
+{
+    char what[200];
+
+    snprintf(what, sizeof(what), "host [%s] exempt=%d", host, want);
+    check(!hsts_host_is_exempt(host) == !want, what, NULL);
+}
+
+int main(void)
+{
+    char small[8];
+    hsts_policy_t p = { 31536000, 1, 1 };
+
+    /* canonical output whatever the spelling */
+    accepts("max-age=31536000", "max-age=31536000");
+    accepts("max-age=31536000; includeSubDomains; preload",
+            "max-age=31536000; includeSubDomains; preload");
+    accepts("preload;includesubdomains;MAX-AGE=300",
+            "max-age=300; includeSubDomains; preload");
+    accepts("  max-age = 300 ;\tINCLUDESUBDOMAINS  ",
+            "max-age=300; includeSubDomains");
+    accepts("max-age=\"31536000\"", "max-age=31536000");
+    accepts("max-age=\"3\\1\"", "max-age=31");
+    accepts("max-age=000300", "max-age=300");
+    accepts("max-age=0", "max-age=0");
+    accepts("max-age=0; includeSubDomains", "max-age=0; includeSubDomains");
+    accepts("max-age=2147483647", "max-age=2147483647");
+    accepts(";max-age=1;;", "max-age=1");
+    accepts("max-age=0000000000000000000000000000000000000000000000000007",
+            "max-age=7");
+
+    /* max-age problems */
+    rejects("includeSubDomains", "missing max-age");
+    rejects("", "missing max-age");
+    rejects("max-age", "needs a value");
+    rejects("max-age=", "empty max-age");
+    rejects("max-age=\"\"", "empty max-age");
+    rejects("max-age=-1", "must not have a sign");
+    rejects("max-age=+300", "must not have a sign");
+    rejects("max-age=3e5", "'3e5' is not a number");
+    rejects("max-age=\"1 year\"", "'1 year' is not a number");
+    rejects("max-age=2147483648", "above the limit");
+    rejects("max-age=99999999999999999999999", "above the limit");
+    rejects("max-age=\"" "0000000000000000000000000000000000000000"
+            "000000000000000000000000000007\"", "too long");
+    rejects("max-age=\"300", "unterminated");
+    rejects("max-age=300 400", "unexpected '400'");
+
+    /* repeated and valued flags */
+    rejects("max-age=1; max-age=2", "more than once");
+    rejects("max-age=1; preload; PRELOAD", "more than once");
+    rejects("max-age=1; includeSubDomains; includesubdomains",
+            "more than once");
+    rejects("max-age=1; includeSubDomains=true", "takes no value");
+    rejects("max-age=1; preload=yes", "'preload' takes no value");
+
+    /* unknown directives, with hints for near misses */
+    rejects("max-age=1; includeSubdomain", "did you mean 'includeSubDomains'");
+    rejects("max-age=1; include_sub_domains",
+            "did you mean 'includeSubDomains'");
+    rejects("max_age=1", "did you mean 'max-age'");
+    rejects("maxage=1", "did you mean 'max-age'");
+    rejects("max-age=1; preloaded", "did you mean 'preload'");
+    rejects("max-age=1; report-uri=x", "unknown directive 'report-uri'");
+    rejects("max-age=1; foo", "known: max-age");
+
+    /* control characters and stray syntax */
+    rejects("max-age=1\r\nSet-Cookie: x=1", "control character 0x0d");
+    rejects("max-age=1\x7f", "control character 0x7f");
+    rejects("max-age=1, preload", "unexpected ', preload'");
+    rejects("=1", "expected a directive name");
+
+    /* formatting into a short buffer truncates and reports the length */
+    check(hsts_policy_format(&p, small, sizeof(small)) ==
+          strlen("max-age=31536000; includeSubDomains; preload")
+          && strlen(small) == sizeof(small) - 1,
+          "format truncates safely", NULL);
+
+    exempt("127.0.0.1", 1);
+    exempt("10.1.2.3", 1);
+    exempt("[::1]", 1);
+    exempt("::1", 1);
+    exempt("[2001:db8::1]", 1);
+    exempt("localhost", 1);
+    exempt("LocalHost", 1);
+    exempt("localhost.", 1);
+    exempt("app.localhost", 1);
+    exempt("", 1);
+    exempt("example.com", 0);
+    exempt("www.example.com.", 0);
+    exempt("notlocalhost", 0);
+    exempt("localhost.example.com", 0);
+    exempt("1.2.3.example", 0);
+    exempt("123example.com", 0);
+
+    printf("%d passed, %d failed\n", passed, failed);
+    return failed != 0;
+}
