@@ -309,9 +309,10 @@ class Httpd:
         return Response.parse(res.stdout)
 
     def raw(self, data, tls=True, server_hostname=DOMAIN, wait=None,
-            timeout=10):
+            timeout=10, port=None):
         """Send raw bytes (over TLS by default), return the Response."""
-        port = self.tls_port if tls else self.plain_port
+        if port is None:
+            port = self.tls_port if tls else self.plain_port
         sock = socket.create_connection(("127.0.0.1", port), timeout=timeout)
         if tls:
             ctx = ssl.create_default_context(cafile=self.pki.ca)

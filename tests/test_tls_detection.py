@@ -1,0 +1,69 @@
+"""When the header goes out: over TLS (HTTP/1 and HTTP/2 alike), or when a
+TLS-terminating proxy in front is vouched for with HTTPS=on; never to IP
+literal or localhost hosts, never over plain HTTP."""
+
+import pytest
+
+import harness
+
+TLS_BODY = 'HSTSPolicy "max-age=4242"\n'
+
+# The recipe from conf/behind-proxy.conf, trusting loopback as the proxy.
+PLAIN_BODY = """
+    HSTSPolicy "max-age=4242"
+    SetEnvIfExpr "-R '127.0.0.0/8' && req('X-Forwarded-Proto') == 'https'" \\
+        HTTPS=on
+"""
+
+
+@pytest.fixture(scope="module")
+def httpd(server_factory):
+    h = server_factory("tlsdetect")
+    h.write("index.html", "hi\n")
+    h.configure(h.base_conf() + h.tls_vhost(TLS_BODY)
+                + h.plain_vhost(PLAIN_BODY))
+    return h.start()
+
+
+def test_tls_sends(httpd):
+    assert httpd.curl("/").sts == ["max-age=4242"]
+
+
+def test_behind_tls_proxy_with_https_on(httpd):
+    res = httpd.curl("/", tls=False, args=["-H", "X-Forwarded-Proto: https"])
+    assert res.sts == ["max-age=4242"], res
+
+
+def test_behind_proxy_plain_request(httpd):
+    res = httpd.curl("/", tls=False, args=["-H", "X-Forwarded-Proto: http"])
+    assert res.sts == [], res
+    assert httpd.curl("/", tls=False).sts == []
+
+
+@pytest.mark.parametrize("host", ["127.0.0.1", "localhost"])
+def test_exempt_hosts(httpd, host):
+    res = httpd.curl("/", host=host)
+    assert res.status == 200, res
+    assert res.sts == [], res
+
+
+def test_ip_host_note(httpd):
+    httpd.curl("/?ip-note", host="127.0.0.1")
+    with open(httpd.access_log) as f:
+        lines = [l for l in f if "ip-note" in l]
+    assert lines and lines[-1].rstrip().endswith(" ip-host"), lines
+
+
+def test_ip_literal_in_host_header(httpd):
+    res = httpd.raw(b"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                    b"Connection: close\r\n\r\n")
+    assert res.status == 200, res
+    assert res.sts == [], res
+
+
+def test_plain_http_to_tls_port(httpd):
+    res = httpd.raw(b"GET / HTTP/1.1\r\nHost: hsts.test\r\n"
+                    b"Connection: close\r\n\r\n", tls=False,
+                    port=httpd.tls_port)
+    assert res.status == 400, res
+    assert res.sts == [], res

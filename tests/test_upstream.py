@@ -1,0 +1,88 @@
+"""A Strict-Transport-Security header from elsewhere (proxied backend, CGI,
+a leftover mod_headers line) never makes a second header: it is replaced
+by ours, or kept with HSTSUpstreamHeader keep; never sent over plain HTTP.
+"""
+
+import os
+
+import pytest
+
+CGI_STS = """#!/bin/sh
+printf 'Content-Type: text/plain\\r\\n'
+printf 'Strict-Transport-Security: max-age=1; preload\\r\\n\\r\\n'
+echo from cgi
+"""
+
+BODY = """
+    HSTSPolicy "max-age=777"
+    ProxyPass /proxy/ http://127.0.0.1:{backend}/
+    ProxyPass /keep/proxy/ http://127.0.0.1:{backend}/
+    ProxyPass /keep-off/ http://127.0.0.1:{backend}/
+    ScriptAlias /cgi-bin/ "{dir}/cgi-bin/"
+    ScriptAlias /keep/cgi-bin/ "{dir}/cgi-bin/"
+    <Location /keep/>
+        HSTSUpstreamHeader keep
+    </Location>
+    <Location /keep-off/>
+        HSTSPolicy off
+        HSTSUpstreamHeader keep
+    </Location>
+    <Location /leftover/>
+        Header always set Strict-Transport-Security "max-age=1"
+    </Location>
+    <Location /off-leftover/>
+        HSTSPolicy off
+        Header always set Strict-Transport-Security "max-age=1"
+    </Location>
+"""
+
+
+@pytest.fixture(scope="module")
+def httpd(server_factory):
+    h = server_factory("upstream")
+    for p in ("index.html", "keep/index.html", "leftover/index.html",
+              "off-leftover/index.html"):
+        h.write(p, p + "\n")
+    cgi = os.path.join(h.dir, "cgi-bin")
+    os.makedirs(cgi)
+    os.chmod(cgi, 0o755)
+    with open(os.path.join(cgi, "sts.cgi"), "w") as f:
+        f.write(CGI_STS)
+    os.chmod(os.path.join(cgi, "sts.cgi"), 0o755)
+    body = BODY.format(backend=h.backend_port, dir=h.dir)
+    h.configure(h.base_conf() + h.tls_vhost(body) + h.plain_vhost(body)
+                + h.backend_vhost())
+    return h.start()
+
+
+@pytest.mark.parametrize("path,want", [
+    ("/proxy/page.html", "max-age=777"),          # replaced
+    ("/cgi-bin/sts.cgi", "max-age=777"),          # replaced
+    ("/leftover/", "max-age=777"),                # replaced
+    ("/off-leftover/", None),                     # off removes it too
+    ("/keep/proxy/page.html", "max-age=5"),       # backend's kept
+    ("/keep/cgi-bin/sts.cgi", "max-age=1; preload"),
+    ("/keep/", "max-age=777"),                    # keep, none upstream
+    ("/keep-off/page.html", "max-age=5"),         # keep even when off
+])
+def test_tls(httpd, path, want):
+    res = httpd.curl(path)
+    assert res.status == 200, res
+    assert res.sts == ([want] if want else []), res
+
+
+@pytest.mark.parametrize("path", ["/proxy/page.html", "/cgi-bin/sts.cgi",
+                                  "/leftover/", "/keep/proxy/page.html",
+                                  "/keep/cgi-bin/sts.cgi",
+                                  "/keep-off/page.html"])
+def test_plain_http_never(httpd, path):
+    res = httpd.curl(path, tls=False)
+    assert res.status == 200, res
+    assert res.sts == [], res
+
+
+def test_upstream_note(httpd):
+    httpd.curl("/keep/proxy/page.html?upstream-note")
+    with open(httpd.access_log) as f:
+        lines = [l for l in f if "/keep/proxy/page.html?upstream-note" in l]
+    assert lines and lines[-1].rstrip().endswith(" upstream"), lines
