@@ -57,7 +57,7 @@ test: deps-test
 
 demo: deps-demo
 	$(MAKE) all
-	scripts/demo.sh
+	$(PYTHON) scripts/demo.py
 
 clean:
 	rm -rf .libs src/.libs *.la *.lo *.slo *.o src/*.lo src/*.slo src/*.o \

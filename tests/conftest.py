@@ -1,6 +1,7 @@
 """Fixtures: the module built once, one CA per run, httpd per test module."""
 
 import os
+import shutil
 import subprocess
 import tempfile
 
@@ -22,7 +23,8 @@ def built_module():
 def pki():
     d = tempfile.mkdtemp(prefix="hsts-pki-")
     os.chmod(d, 0o755)
-    return harness.PKI(d)
+    yield harness.PKI(d)
+    shutil.rmtree(d, ignore_errors=True)
 
 
 @pytest.fixture(scope="module")

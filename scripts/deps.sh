@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# Make sure what `make test` or `make demo` needs is installed, on Debian
+# or Ubuntu.  As root it installs what is missing with apt-get; otherwise
+# it prints the exact command to run and stops.
+#
+#   scripts/deps.sh demo    build and run a demo httpd
+#   scripts/deps.sh test    also the test suite's tools
+set -euo pipefail
+
+what=${1:-test}
+# apache2-bin holds httpd and its modules (mod_ssl, mod_http2, mod_proxy,
+# mod_cgid, mod_cache) without starting a system service on port 80.
+pkgs="apache2-bin apache2-dev apache2-utils build-essential curl openssl
+      media-types python3"
+case "$what" in
+    demo) ;;
+    test) pkgs="$pkgs python3-pytest nghttp2-client" ;;
+    *) echo "usage: $0 demo|test" >&2; exit 2 ;;
+esac
+
+if ! command -v dpkg-query >/dev/null 2>&1; then
+    echo "deps: not a Debian/Ubuntu system; install the equivalents of:" \
+         $pkgs >&2
+    exit 1
+fi
+
+missing=()
+for p in $pkgs; do
+    if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null \
+            | grep -q "install ok installed"; then
+        missing+=("$p")
+    fi
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+cmd="apt-get install -y --no-install-recommends ${missing[*]}"
+if [ "$(id -u)" -ne 0 ]; then
+    echo "deps: missing packages: ${missing[*]}" >&2
+    echo "deps: run this, then try again:" >&2
+    echo "    sudo apt-get update && sudo $cmd" >&2
+    exit 1
+fi
+echo "deps: installing ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+$cmd
