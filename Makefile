@@ -16,8 +16,9 @@ WARN = -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wmissing-prototypes \
 APXS_WARN = $(addprefix -Wc$(,),$(WARN))
 , := ,
 
-SRC = mod_hsts.c src/hsts_policy.c
-HDR = include/hsts_policy.h
+SRC = mod_hsts.c src/hsts_policy.c src/hsts_rollout.c
+HDR = include/hsts_policy.h include/hsts_rollout.h
+PURE = src/hsts_policy.c src/hsts_rollout.c
 
 MODS_AVAILABLE = /etc/apache2/mods-available
 
@@ -36,9 +37,9 @@ install: .libs/mod_hsts.so
 	            "run 'a2enmod hsts'"; \
 	fi
 
-tests/unit/test_policy: tests/unit/test_policy.c src/hsts_policy.c $(HDR)
+tests/unit/test_policy: tests/unit/test_policy.c $(PURE) $(HDR)
 	$(CC_HOST) -std=c99 -g -O1 -I include $(WARN) -o $@ \
-	    tests/unit/test_policy.c src/hsts_policy.c
+	    tests/unit/test_policy.c $(PURE)
 
 unit: tests/unit/test_policy
 	./tests/unit/test_policy

@@ -25,10 +25,19 @@
  *       server, vhost, directory.  Whether a header set by a backend,
  *       a CGI or a leftover mod_headers line is replaced by ours (the
  *       default) or kept.
+ *   HSTSRedirect on|off [status=301|302|307|308] [port=N]
+ *       server, vhost, directory, .htaccess (FileInfo).  Plain-HTTP
+ *       requests are redirected to https:// on the same host.
+ *   HSTSRollout start=YYYY-MM-DD [step=7d] [ladder=300,...]
+ *       server, vhost.  Ramps max-age up the ladder, one rung per step,
+ *       withholding includeSubDomains and preload until the target.
+ *   HSTSPreloadCheck off|warn|strict
+ *       server config.  Preload-list rules checked at startup.
  *
  * Merge order: httpd's own per-directory order (server, vhost,
  * <Directory>, .htaccess, <Files>, <Location>, <If>); the nearest scope
- * that says HSTSPolicy wins, and scopes that say nothing inherit.
+ * that says HSTSPolicy (or HSTSRedirect) wins, and scopes that say nothing
+ * inherit.  HSTSRollout is per virtual host, inherited from the server.
  *
  * How: a protocol-level output filter added from the create_request hook
  * sits in front of the HTTP/1 header filter and HTTP/2's response filter,
@@ -44,6 +53,7 @@
 #include "http_log.h"
 #include "http_protocol.h"
 #include "http_request.h"
+#include "http_vhost.h"
 #include "util_filter.h"
 #include "ap_mmn.h"
 #include "apr_lib.h"
@@ -58,9 +68,14 @@ APR_DECLARE_OPTIONAL_FN(int, ssl_is_https, (conn_rec *));
 #endif
 
 #include "hsts_policy.h"
+#include "hsts_rollout.h"
 
 #define HSTS_HEADER "Strict-Transport-Security"
 #define HSTS_NOTE   "hsts"
+
+/* Compared by address: the redirect's note outranks the filter's later
+ * "plain-http" for the same response. */
+static const char hsts_note_redirect[] = "redirect";
 
 /* One HSTSPolicy line, with everything the request path needs already
  * computed: the header value (NULL for "off") and where it came from. */
@@ -74,10 +89,37 @@ typedef struct {
 #define HSTS_UPSTREAM_REPLACE 0
 #define HSTS_UPSTREAM_KEEP    1
 
+/* One HSTSRedirect line. */
+typedef struct {
+    int on;
+    int status;                 /* 0: 301 for GET/HEAD, 308 otherwise */
+    const char *port;           /* ":N", or "" for 443 */
+    const char *source;
+} hsts_redirect;
+
 typedef struct {
     const hsts_rule *rule;      /* NULL: unset, inherit */
     int upstream;               /* HSTS_UNSET: inherit; default replace */
+    const hsts_redirect *redirect;  /* NULL: unset; default off */
 } hsts_dir_conf;
+
+/* One HSTSRollout line, with each rung's start time and header ready for
+ * the request path. */
+typedef struct {
+    hsts_rollout_t ro;
+    long long bounds[HSTS_LADDER_MAX + 1];  /* bounds[k]: rung k starts */
+    const char *headers[HSTS_LADDER_MAX];   /* "max-age=ladder[k]" */
+    const char *source;
+} hsts_rollout;
+
+#define HSTS_PRELOAD_OFF    0
+#define HSTS_PRELOAD_WARN   1
+#define HSTS_PRELOAD_STRICT 2
+
+typedef struct {
+    const hsts_rollout *rollout;    /* NULL: unset, inherit; default none */
+    int preload_check;              /* main server only; default warn */
+} hsts_srv_conf;
 
 /* Per response: the request and status the last decision was made for,
  * so the filter decides once per response and again only when httpd
@@ -90,6 +132,8 @@ typedef struct {
 
 static void *hsts_create_dir_conf(apr_pool_t *p, char *dir);
 static void *hsts_merge_dir_conf(apr_pool_t *p, void *basev, void *addv);
+static void *hsts_create_srv_conf(apr_pool_t *p, server_rec *s);
+static void *hsts_merge_srv_conf(apr_pool_t *p, void *basev, void *addv);
 static void hsts_register_hooks(apr_pool_t *p);
 static const command_rec hsts_cmds[];
 
@@ -97,8 +141,8 @@ AP_DECLARE_MODULE(hsts) = {
     STANDARD20_MODULE_STUFF,
     hsts_create_dir_conf,
     hsts_merge_dir_conf,
-    NULL,
-    NULL,
+    hsts_create_srv_conf,
+    hsts_merge_srv_conf,
     hsts_cmds,
     hsts_register_hooks
 #if defined(AP_MODULE_HAS_FLAGS)
@@ -119,6 +163,7 @@ static void *hsts_create_dir_conf(apr_pool_t *p, char *dir)
     (void)dir;
     conf->rule = NULL;
     conf->upstream = HSTS_UNSET;
+    conf->redirect = NULL;
     return conf;
 }
 
@@ -130,6 +175,28 @@ static void *hsts_merge_dir_conf(apr_pool_t *p, void *basev, void *addv)
     conf->rule = add->rule ? add->rule : base->rule;
     conf->upstream = add->upstream != HSTS_UNSET ? add->upstream
                                                  : base->upstream;
+    conf->redirect = add->redirect ? add->redirect : base->redirect;
+    return conf;
+}
+
+static void *hsts_create_srv_conf(apr_pool_t *p, server_rec *s)
+{
+    hsts_srv_conf *conf = apr_palloc(p, sizeof(*conf));
+
+    (void)s;
+    conf->rollout = NULL;
+    conf->preload_check = HSTS_UNSET;
+    return conf;
+}
+
+static void *hsts_merge_srv_conf(apr_pool_t *p, void *basev, void *addv)
+{
+    const hsts_srv_conf *base = basev, *add = addv;
+    hsts_srv_conf *conf = apr_palloc(p, sizeof(*conf));
+
+    conf->rollout = add->rollout ? add->rollout : base->rollout;
+    conf->preload_check = add->preload_check != HSTS_UNSET
+                          ? add->preload_check : base->preload_check;
     return conf;
 }
 
@@ -213,6 +280,115 @@ static const char *hsts_cmd_upstream(cmd_parms *cmd, void *mconfig,
     return NULL;
 }
 
+static const char *hsts_cmd_redirect(cmd_parms *cmd, void *mconfig,
+                                     int argc, char *const argv[])
+{
+    hsts_dir_conf *conf = mconfig;
+    hsts_redirect *rd = apr_pcalloc(cmd->pool, sizeof(*rd));
+    int i;
+
+    if (argc < 1) {
+        return apr_psprintf(cmd->pool, "%s needs on or off",
+                            cmd->cmd->name);
+    }
+    if (!strcasecmp(argv[0], "on")) {
+        rd->on = 1;
+    }
+    else if (strcasecmp(argv[0], "off")) {
+        return apr_psprintf(cmd->pool, "%s: expected on or off, got '%s'",
+                            cmd->cmd->name, argv[0]);
+    }
+    rd->port = "";
+    for (i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        char *end;
+        long n;
+
+        if (!rd->on) {
+            return apr_psprintf(cmd->pool, "%s: '%s' makes no sense with "
+                                "off", cmd->cmd->name, a);
+        }
+        if (!strncasecmp(a, "status=", 7)) {
+            n = strtol(a + 7, &end, 10);
+            if (*end || (n != 301 && n != 302 && n != 307 && n != 308)) {
+                return apr_psprintf(cmd->pool, "%s: bad '%s' (status is "
+                                    "301, 302, 307 or 308)",
+                                    cmd->cmd->name, a);
+            }
+            rd->status = (int)n;
+        }
+        else if (!strncasecmp(a, "port=", 5)) {
+            n = strtol(a + 5, &end, 10);
+            if (*end || !apr_isdigit(a[5]) || n < 1 || n > 65535) {
+                return apr_psprintf(cmd->pool, "%s: bad '%s' (port is "
+                                    "1-65535)", cmd->cmd->name, a);
+            }
+            rd->port = n == 443 ? "" : apr_psprintf(cmd->pool, ":%ld", n);
+        }
+        else {
+            return apr_psprintf(cmd->pool, "%s: unknown argument '%s' "
+                                "(expected status=N or port=N)",
+                                cmd->cmd->name, a);
+        }
+    }
+    rd->source = hsts_cmd_source(cmd);
+    conf->redirect = rd;
+    return NULL;
+}
+
+static const char *hsts_cmd_rollout(cmd_parms *cmd, void *mconfig,
+                                    int argc, char *const argv[])
+{
+    hsts_srv_conf *conf = ap_get_module_config(cmd->server->module_config,
+                                               &hsts_module);
+    hsts_rollout *ro = apr_pcalloc(cmd->pool, sizeof(*ro));
+    char err[HSTS_ERR_MAX];
+    int k;
+
+    (void)mconfig;
+    if (hsts_rollout_parse((const char *const *)argv, argc, &ro->ro,
+                           err, sizeof(err)) != 0) {
+        return apr_psprintf(cmd->pool, "%s: %s", cmd->cmd->name, err);
+    }
+    for (k = 0; k <= ro->ro.rungs; k++) {
+        ro->bounds[k] = ro->ro.start + k * ro->ro.step;
+    }
+    for (k = 0; k < ro->ro.rungs; k++) {
+        ro->headers[k] = apr_psprintf(cmd->pool, "max-age=%lu",
+                                      ro->ro.ladder[k]);
+    }
+    ro->source = hsts_cmd_source(cmd);
+    conf->rollout = ro;
+    return NULL;
+}
+
+static const char *hsts_cmd_preload_check(cmd_parms *cmd, void *mconfig,
+                                          const char *arg)
+{
+    hsts_srv_conf *conf = ap_get_module_config(cmd->server->module_config,
+                                               &hsts_module);
+    const char *err = ap_check_cmd_context(cmd, GLOBAL_ONLY);
+
+    (void)mconfig;
+    if (err) {
+        return err;
+    }
+    if (!strcasecmp(arg, "off")) {
+        conf->preload_check = HSTS_PRELOAD_OFF;
+    }
+    else if (!strcasecmp(arg, "warn")) {
+        conf->preload_check = HSTS_PRELOAD_WARN;
+    }
+    else if (!strcasecmp(arg, "strict")) {
+        conf->preload_check = HSTS_PRELOAD_STRICT;
+    }
+    else {
+        return apr_psprintf(cmd->pool, "%s: unknown value '%s' (expected "
+                            "off, warn or strict)", cmd->cmd->name, arg);
+    }
+    return NULL;
+}
+
 static int hsts_is_tls(request_rec *r)
 {
     const char *https;
@@ -246,6 +422,28 @@ static const char *hsts_foreign(request_rec *r, const hsts_filter_ctx *ctx)
     return apr_table_get(r->headers_out, HSTS_HEADER);
 }
 
+/* The header the roll-out allows now for `rule`: NULL before the start,
+ * the rung's max-age (without includeSubDomains and preload) while the
+ * rung is below the target, the target as written once it is reached. */
+static const char *hsts_rollout_header(const hsts_rollout *ro,
+                                       const hsts_rule *rule,
+                                       apr_time_t now)
+{
+    long long t = apr_time_sec(now);
+    int k = 0;
+
+    if (t < ro->bounds[0]) {
+        return NULL;
+    }
+    while (k < ro->ro.rungs && t >= ro->bounds[k + 1]) {
+        k++;
+    }
+    if (k == ro->ro.rungs || ro->ro.ladder[k] >= rule->policy.max_age) {
+        return rule->header;
+    }
+    return ro->headers[k];
+}
+
 static void hsts_decide(request_rec *r, hsts_filter_ctx *ctx)
 {
     const hsts_dir_conf *conf = ap_get_module_config(r->per_dir_config,
@@ -271,8 +469,17 @@ static void hsts_decide(request_rec *r, hsts_filter_ctx *ctx)
         what = "ip-host";
     }
     else {
+        const hsts_srv_conf *sconf = ap_get_module_config(
+            r->server->module_config, &hsts_module);
+
         value = rule->header;
         what = "sent";
+        if (sconf->rollout) {
+            value = hsts_rollout_header(sconf->rollout, rule,
+                                        r->request_time);
+            what = !value ? "rollout-pending"
+                   : value != rule->header ? "rollout" : what;
+        }
     }
 
     if (foreign || ctx->ours) {
@@ -285,7 +492,9 @@ static void hsts_decide(request_rec *r, hsts_filter_ctx *ctx)
         apr_table_setn(r->err_headers_out, HSTS_HEADER, value);
     }
     ctx->ours = value;
-    apr_table_setn(r->notes, HSTS_NOTE, what);
+    if (value || apr_table_get(r->notes, HSTS_NOTE) != hsts_note_redirect) {
+        apr_table_setn(r->notes, HSTS_NOTE, what);
+    }
 
     if (APLOGrdebug(r)) {
         ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r,
@@ -311,6 +520,49 @@ static apr_status_t hsts_out_filter(ap_filter_t *f, apr_bucket_brigade *bb)
     return ap_pass_brigade(f->next, bb);
 }
 
+/* HSTSRedirect: runs once the per-directory configuration is known and
+ * before authentication, so credentials are never asked for over HTTP. */
+static int hsts_redirect_hook(request_rec *r)
+{
+    const hsts_dir_conf *conf = ap_get_module_config(r->per_dir_config,
+                                                     &hsts_module);
+    const hsts_redirect *rd = conf ? conf->redirect : NULL;
+    const char *host, *url;
+    int status;
+
+    if (!rd || !rd->on || r->main || r->prev || hsts_is_tls(r)
+        || r->uri[0] != '/'
+        || !strncmp(r->uri, "/.well-known/acme-challenge/", 28)) {
+        return DECLINED;
+    }
+    /* The request's host only if it names this vhost (ServerName or
+     * ServerAlias), else the ServerName: a forged Host never chooses
+     * where the client goes.  httpd keeps IPv6 literals unbracketed. */
+    host = r->hostname;
+    if (!host || !ap_matches_request_vhost(r, host, r->server->port)) {
+        host = r->server->server_hostname;
+    }
+    if (!host) {
+        return DECLINED;
+    }
+    url = apr_pstrcat(r->pool, "https://",
+                      ap_strchr_c(host, ':') ? "[" : "", host,
+                      ap_strchr_c(host, ':') ? "]" : "", rd->port,
+                      apr_uri_unparse(r->pool, &r->parsed_uri,
+                                      APR_URI_UNP_OMITSITEPART),
+                      NULL);
+    status = rd->status ? rd->status
+             : (r->method_number == M_GET ? HTTP_MOVED_PERMANENTLY
+                                          : HTTP_PERMANENT_REDIRECT);
+    apr_table_setn(r->headers_out, "Location", url);
+    apr_table_setn(r->notes, HSTS_NOTE, hsts_note_redirect);
+    if (APLOGrdebug(r)) {
+        ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, "redirect %d to %s; "
+                      "HSTSRedirect from %s", status, url, rd->source);
+    }
+    return status;
+}
+
 static int hsts_create_request(request_rec *r)
 {
     /* Subrequests share the main request's protocol filters, and an
@@ -322,6 +574,295 @@ static int hsts_create_request(request_rec *r)
                                     r->connection);
     }
     return DECLINED;
+}
+
+/* -- startup checks ---------------------------------------------------- */
+
+static const char *hsts_vhost_name(apr_pool_t *p, const server_rec *s)
+{
+    if (!s->defn_name) {
+        return apr_psprintf(p, "main server %s",
+                            s->server_hostname ? s->server_hostname : "");
+    }
+    return apr_psprintf(p, "vhost %s (%s:%u)",
+                        s->server_hostname ? s->server_hostname : "*",
+                        s->defn_name, s->defn_line_number);
+}
+
+static const hsts_rule *hsts_server_rule(const server_rec *s)
+{
+    const hsts_dir_conf *conf = ap_get_module_config(s->lookup_defaults,
+                                                     &hsts_module);
+
+    return conf ? conf->rule : NULL;
+}
+
+static const ap_directive_t *hsts_find_vhost_node(const ap_directive_t *d,
+                                                  const server_rec *s)
+{
+    for (; d; d = d->next) {
+        const ap_directive_t *found;
+
+        if (!strcasecmp(d->directive, "<VirtualHost")
+            && d->line_num == (int)s->defn_line_number
+            && d->filename && !strcmp(d->filename, s->defn_name)) {
+            return d;
+        }
+        if (d->first_child
+            && (found = hsts_find_vhost_node(d->first_child, s))) {
+            return found;
+        }
+    }
+    return NULL;
+}
+
+/* "SSLEngine on" among a section's directives (looking into <IfModule>
+ * and the like, not into nested <VirtualHost>). */
+static int hsts_tree_has_tls(const ap_directive_t *d)
+{
+    for (; d; d = d->next) {
+        if (!strcasecmp(d->directive, "SSLEngine") && d->args
+            && !strncasecmp(d->args, "on", 2)) {
+            return 1;
+        }
+        if (d->first_child && strcasecmp(d->directive, "<VirtualHost")
+            && hsts_tree_has_tls(d->first_child)) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+/* Whether TLS is configured for the vhost, as far as the config shows. */
+static int hsts_vhost_is_tls(const server_rec *s)
+{
+    const ap_directive_t *node;
+
+    if (!s->defn_name) {
+        return hsts_tree_has_tls(ap_conftree);
+    }
+    node = hsts_find_vhost_node(ap_conftree, s);
+    return node && (hsts_tree_has_tls(node->first_child)
+                    || hsts_tree_has_tls(ap_conftree));
+}
+
+static int hsts_names_match(const server_rec *s, const char *name)
+{
+    int i;
+
+    if (s->server_hostname && !strcasecmp(s->server_hostname, name)) {
+        return 1;
+    }
+    for (i = 0; s->names && i < s->names->nelts; i++) {
+        if (!strcasecmp(APR_ARRAY_IDX(s->names, i, const char *), name)) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+typedef struct {
+    apr_pool_t *p;
+    server_rec *main;
+    int mode;
+    int problems;
+} hsts_check;
+
+static void hsts_preload_say(hsts_check *ck, int problem, const char *where,
+                             const char *what)
+{
+    int level = problem && ck->mode == HSTS_PRELOAD_STRICT ? APLOG_ERR
+                                                           : APLOG_WARNING;
+
+    ck->problems += problem;
+    ap_log_error(APLOG_MARK, level, 0, ck->main, "HSTSPreloadCheck: %s%s: "
+                 "%s", problem ? "" : "hint: ", where, what);
+}
+
+static void hsts_check_sections(hsts_check *ck, const server_rec *s)
+{
+    core_server_config *core = ap_get_core_module_config(s->module_config);
+    apr_array_header_t *lists[2];
+    int l, i;
+
+    lists[0] = core->sec_dir;
+    lists[1] = core->sec_url;
+    for (l = 0; l < 2; l++) {
+        ap_conf_vector_t **secs = (ap_conf_vector_t **)lists[l]->elts;
+
+        for (i = 0; i < lists[l]->nelts; i++) {
+            const hsts_dir_conf *dc = ap_get_module_config(secs[i],
+                                                           &hsts_module);
+            core_dir_config *cd = ap_get_core_module_config(secs[i]);
+
+            if (dc && dc->rule && dc->rule->header
+                && dc->rule->policy.preload) {
+                hsts_preload_say(ck, 1, apr_psprintf(ck->p, "%s, section "
+                                 "%s", hsts_vhost_name(ck->p, s),
+                                 cd->d ? cd->d : "?"),
+                                 apr_psprintf(ck->p, "HSTSPolicy with "
+                                 "preload at %s: preload commits the whole "
+                                 "domain and every subdomain, so it belongs "
+                                 "in the virtual host, not in a "
+                                 "<Directory>/<Location>", dc->rule->source));
+            }
+        }
+    }
+}
+
+static void hsts_check_vhost(hsts_check *ck, server_rec *s)
+{
+    const hsts_rule *rule = hsts_server_rule(s);
+    const char *where = hsts_vhost_name(ck->p, s);
+    server_rec *t;
+    int twin = 0, redirect = 0;
+
+    hsts_check_sections(ck, s);
+    if (!rule || !rule->header || !rule->policy.preload) {
+        return;
+    }
+    where = apr_psprintf(ck->p, "%s, HSTSPolicy at %s", where, rule->source);
+    if (!rule->policy.include_subdomains) {
+        hsts_preload_say(ck, 1, where, "preload requires includeSubDomains");
+    }
+    if (rule->policy.max_age == 0) {
+        hsts_preload_say(ck, 1, where, "max-age=0 with preload: a domain "
+                         "leaving the list must drop preload");
+    }
+    else if (rule->policy.max_age < 31536000) {
+        hsts_preload_say(ck, 1, where, apr_psprintf(ck->p, "preload "
+                         "requires max-age of at least 31536000 (1 year), "
+                         "got %lu", rule->policy.max_age));
+    }
+    else if (rule->policy.max_age > 315360000) {
+        hsts_preload_say(ck, 0, where, apr_psprintf(ck->p, "max-age %lu "
+                         "is more than 10 years; the preload checker warns "
+                         "about it", rule->policy.max_age));
+    }
+    if (!s->server_hostname || !hsts_vhost_is_tls(s)) {
+        return;
+    }
+    for (t = ck->main; t; t = t->next) {
+        const hsts_dir_conf *dc;
+
+        if (t == s || !hsts_names_match(t, s->server_hostname)
+            || hsts_vhost_is_tls(t)) {
+            continue;
+        }
+        twin = 1;
+        dc = ap_get_module_config(t->lookup_defaults, &hsts_module);
+        redirect |= dc && dc->redirect && dc->redirect->on;
+    }
+    if (!redirect) {
+        hsts_preload_say(ck, 0, where, apr_psprintf(ck->p, "%s: the preload "
+                         "list needs http://%s/ to redirect to https://%s/ "
+                         "first (same host); add HSTSRedirect on to the "
+                         "plain-HTTP vhost (a mod_rewrite redirect is fine "
+                         "too if you have one)", twin ? "no HSTSRedirect on "
+                         "in its plain-HTTP twin" : "no plain-HTTP vhost "
+                         "with this ServerName", s->server_hostname,
+                         s->server_hostname));
+    }
+}
+
+static int hsts_check_config(apr_pool_t *pconf, apr_pool_t *plog,
+                             apr_pool_t *ptemp, server_rec *s)
+{
+    const hsts_srv_conf *sconf = ap_get_module_config(s->module_config,
+                                                      &hsts_module);
+    hsts_check ck;
+    server_rec *v;
+
+    (void)pconf;
+    (void)plog;
+    ck.p = ptemp;
+    ck.main = s;
+    ck.mode = sconf->preload_check == HSTS_UNSET ? HSTS_PRELOAD_WARN
+                                                 : sconf->preload_check;
+    ck.problems = 0;
+    /* httpd reads the config twice at startup: say it once, on the run
+     * that serves (or on the one that is only a test). */
+    if (ck.mode == HSTS_PRELOAD_OFF
+        || (ap_state_query(AP_SQ_MAIN_STATE) == AP_SQ_MS_CREATE_PRE_CONFIG
+            && ap_state_query(AP_SQ_RUN_MODE) == AP_SQ_RM_NORMAL)) {
+        return OK;
+    }
+    for (v = s; v; v = v->next) {
+        hsts_check_vhost(&ck, v);
+    }
+    if (ck.problems && ck.mode == HSTS_PRELOAD_STRICT) {
+        ap_log_error(APLOG_MARK, APLOG_CRIT, 0, s, "HSTSPreloadCheck strict: "
+                     "%d preload problem(s), refusing to start",
+                     ck.problems);
+        return HTTP_INTERNAL_SERVER_ERROR;
+    }
+    return OK;
+}
+
+static const char *hsts_day(apr_pool_t *p, long long t)
+{
+    apr_time_exp_t tm;
+    char buf[32];
+    apr_size_t len;
+
+    apr_time_exp_gmt(&tm, apr_time_from_sec(t));
+    apr_strftime(buf, &len, sizeof(buf), t % 86400 ? "%Y-%m-%d %H:%M:%S UTC"
+                                                   : "%Y-%m-%d", &tm);
+    return apr_pstrdup(p, buf);
+}
+
+/* Say where each vhost's roll-out stands, once the logs are open. */
+static int hsts_post_config(apr_pool_t *pconf, apr_pool_t *plog,
+                            apr_pool_t *ptemp, server_rec *s)
+{
+    server_rec *v;
+    long long now = apr_time_sec(apr_time_now());
+
+    (void)pconf;
+    (void)plog;
+    if (ap_state_query(AP_SQ_MAIN_STATE) == AP_SQ_MS_CREATE_PRE_CONFIG) {
+        return OK;
+    }
+    for (v = s; v; v = v->next) {
+        const hsts_srv_conf *sc = ap_get_module_config(v->module_config,
+                                                       &hsts_module);
+        const hsts_rollout *ro = sc->rollout;
+        const hsts_rule *rule = hsts_server_rule(v);
+        int k;
+
+        if (!ro) {
+            continue;
+        }
+        if (!rule || !rule->header) {
+            ap_log_error(APLOG_MARK, APLOG_WARNING, 0, v, "HSTSRollout "
+                         "(%s) in %s has no HSTSPolicy to roll out to",
+                         ro->source, hsts_vhost_name(ptemp, v));
+            continue;
+        }
+        k = hsts_rollout_rung(&ro->ro, now);
+        if (k < 0) {
+            ap_log_error(APLOG_MARK, APLOG_NOTICE, 0, v, "HSTSRollout %s: "
+                         "starts %s with %s; no header until then",
+                         hsts_vhost_name(ptemp, v),
+                         hsts_day(ptemp, ro->ro.start), ro->headers[0]);
+        }
+        else if (k == ro->ro.rungs
+                 || ro->ro.ladder[k] >= rule->policy.max_age) {
+            ap_log_error(APLOG_MARK, APLOG_NOTICE, 0, v, "HSTSRollout %s: "
+                         "complete, sending %s", hsts_vhost_name(ptemp, v),
+                         rule->header);
+        }
+        else {
+            ap_log_error(APLOG_MARK, APLOG_NOTICE, 0, v, "HSTSRollout %s: "
+                         "rung %d of %d: %s until %s, then %s",
+                         hsts_vhost_name(ptemp, v), k + 1, ro->ro.rungs,
+                         ro->headers[k], hsts_day(ptemp, ro->bounds[k + 1]),
+                         k + 1 < ro->ro.rungs
+                         && ro->ro.ladder[k + 1] < rule->policy.max_age
+                         ? ro->headers[k + 1] + 8 : rule->header);
+        }
+    }
+    return OK;
 }
 
 #ifndef HSTS_HAVE_AP_SSL
@@ -337,6 +878,10 @@ static void hsts_register_hooks(apr_pool_t *p)
     hsts_filter_handle = ap_register_output_filter("HSTS", hsts_out_filter,
                                                    NULL, AP_FTYPE_PROTOCOL);
     ap_hook_create_request(hsts_create_request, NULL, NULL, APR_HOOK_LAST);
+    ap_hook_post_perdir_config(hsts_redirect_hook, NULL, NULL,
+                               APR_HOOK_MIDDLE);
+    ap_hook_check_config(hsts_check_config, NULL, NULL, APR_HOOK_MIDDLE);
+    ap_hook_post_config(hsts_post_config, NULL, NULL, APR_HOOK_MIDDLE);
 #ifndef HSTS_HAVE_AP_SSL
     ap_hook_optional_fn_retrieve(hsts_retrieve_optional_fn, NULL, NULL,
                                  APR_HOOK_MIDDLE);
@@ -352,5 +897,15 @@ static const command_rec hsts_cmds[] = {
                   RSRC_CONF | ACCESS_CONF,
                   "replace (default) or keep a Strict-Transport-Security "
                   "header set by a backend, CGI or another module"),
+    AP_INIT_TAKE_ARGV("HSTSRedirect", hsts_cmd_redirect, NULL,
+                      RSRC_CONF | ACCESS_CONF | OR_FILEINFO,
+                      "on|off [status=301|302|307|308] [port=N]: redirect "
+                      "plain-HTTP requests to https:// on the same host"),
+    AP_INIT_TAKE_ARGV("HSTSRollout", hsts_cmd_rollout, NULL, RSRC_CONF,
+                      "start=YYYY-MM-DD [step=7d] [ladder=300,...]: ramp "
+                      "max-age up to the vhost's HSTSPolicy"),
+    AP_INIT_TAKE1("HSTSPreloadCheck", hsts_cmd_preload_check, NULL,
+                  RSRC_CONF, "off, warn (default) or strict: check the "
+                  "preload list's rules at startup"),
     { NULL }
 };

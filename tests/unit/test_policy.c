@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "hsts_policy.h"
+#include "hsts_rollout.h"
 
 static int passed, failed;
 
@@ -57,6 +58,103 @@ static void exempt(const char *host, int want)
 
     snprintf(what, sizeof(what), "host [%s] exempt=%d", host, want);
     check(!hsts_host_is_exempt(host) == !want, what, NULL);
+}
+
+static int rollout(const char *a1, const char *a2, const char *a3,
+                   hsts_rollout_t *ro, char *err)
+{
+    const char *args[3];
+    int n = 0;
+
+    if (a1) {
+        args[n++] = a1;
+    }
+    if (a2) {
+        args[n++] = a2;
+    }
+    if (a3) {
+        args[n++] = a3;
+    }
+    return hsts_rollout_parse(args, n, ro, err, HSTS_ERR_MAX);
+}
+
+static void rollout_rejects(const char *a1, const char *a2, const char *a3,
+                            const char *needle)
+{
+    hsts_rollout_t ro;
+    char err[HSTS_ERR_MAX], what[300];
+    int rc = rollout(a1, a2, a3, &ro, err);
+
+    snprintf(what, sizeof(what), "rollout rejects [%s %s %s] with '%s', "
+             "got rc=%d [%s]", a1 ? a1 : "", a2 ? a2 : "", a3 ? a3 : "",
+             needle, rc, rc ? err : "");
+    check(rc != 0 && strstr(err, needle) != NULL, what, NULL);
+}
+
+static void test_rollout(void)
+{
+    hsts_rollout_t ro;
+    char err[HSTS_ERR_MAX];
+    long long day = 86400, start;
+
+    check(hsts_days_from_civil(1970, 1, 1) == 0, "epoch", NULL);
+    check(hsts_days_from_civil(2000, 3, 1) == 951868800LL, "2000-03-01",
+          NULL);
+    check(hsts_days_from_civil(2026, 11, 23) == 1795392000LL, "2026-11-23",
+          NULL);
+
+    check(rollout("start=2026-11-23", NULL, NULL, &ro, err) == 0,
+          "defaults parse", err);
+    check(ro.step == 7 * day && ro.rungs == 4 && ro.ladder[0] == 300
+          && ro.ladder[3] == 31536000, "defaults", NULL);
+    start = ro.start;
+    check(hsts_rollout_rung(&ro, start - 1) == -1, "before start", NULL);
+    check(hsts_rollout_rung(&ro, start) == 0, "rung 0 at start", NULL);
+    check(hsts_rollout_rung(&ro, start + 7 * day - 1) == 0, "rung 0 end",
+          NULL);
+    check(hsts_rollout_rung(&ro, start + 7 * day) == 1, "rung 1", NULL);
+    check(hsts_rollout_rung(&ro, start + 27 * day) == 3, "rung 3", NULL);
+    check(hsts_rollout_rung(&ro, start + 28 * day) == 4, "after last",
+          NULL);
+    check(hsts_rollout_rung(&ro, start + 9999 * day) == 4, "long after",
+          NULL);
+
+    check(rollout("ladder=60,3600", "step=90m", "start=2024-02-29", &ro,
+                  err) == 0, "any order, leap day", err);
+    check(ro.step == 5400 && ro.rungs == 2 && ro.ladder[1] == 3600,
+          "custom step and ladder", NULL);
+    check(rollout("start=2026-01-01", "step=2w", NULL, &ro, err) == 0
+          && ro.step == 14 * day, "weeks", err);
+    check(rollout("start=2026-01-01", "step=45s", NULL, &ro, err) == 0
+          && ro.step == 45, "seconds", err);
+    check(rollout("start=2026-01-01", "step=3600", NULL, &ro, err) == 0
+          && ro.step == 3600, "bare seconds", err);
+
+    rollout_rejects(NULL, NULL, NULL, "start=YYYY-MM-DD is required");
+    rollout_rejects("step=7d", NULL, NULL, "start=YYYY-MM-DD is required");
+    rollout_rejects("start=2026-13-01", NULL, NULL, "not a valid date");
+    rollout_rejects("start=2025-02-29", NULL, NULL, "not a valid date");
+    rollout_rejects("start=2026-1-1", NULL, NULL, "not YYYY-MM-DD");
+    rollout_rejects("start=tomorrow", NULL, NULL, "'tomorrow' is not");
+    rollout_rejects("start=2026-01-01", "step=7x", NULL, "not a duration");
+    rollout_rejects("start=2026-01-01", "step=0d", NULL, "more than 0");
+    rollout_rejects("start=2026-01-01", "step=", NULL, "not a duration");
+    rollout_rejects("start=2026-01-01", "step=9999d", NULL, "at most");
+    rollout_rejects("start=2026-01-01", "ladder=300,300", NULL,
+                    "must ascend");
+    rollout_rejects("start=2026-01-01", "ladder=600,300", NULL,
+                    "must ascend: '300' after '600'");
+    rollout_rejects("start=2026-01-01", "ladder=300,,600", NULL,
+                    "ladder value '' is not");
+    rollout_rejects("start=2026-01-01", "ladder=-1", NULL, "'-1' is not");
+    rollout_rejects("start=2026-01-01", "ladder=2147483648", NULL,
+                    "above the limit");
+    rollout_rejects("start=2026-01-01", "ladder=1,2,3,4,5,6,7,8,9,10,11,"
+                    "12,13,14,15,16,17", NULL, "more than 16 rungs");
+    rollout_rejects("start=2026-01-01", "start=2026-01-02", NULL,
+                    "start given twice");
+    rollout_rejects("start=2026-01-01", "speed=1", NULL,
+                    "unknown argument 'speed=1'");
 }
 
 int main(void)
@@ -145,6 +243,8 @@ int main(void)
     exempt("localhost.example.com", 0);
     exempt("1.2.3.example", 0);
     exempt("123example.com", 0);
+
+    test_rollout();
 
     printf("%d passed, %d failed\n", passed, failed);
     return failed != 0;

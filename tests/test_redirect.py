@@ -1,0 +1,109 @@
+"""HSTSRedirect: plain-HTTP requests go to https:// on the same host, same
+path and query; nothing over TLS; ACME and <Location> exemptions."""
+
+import pytest
+
+import harness
+
+BODY = """
+    HSTSPolicy "max-age=31536000; includeSubDomains"
+    HSTSRedirect on
+    ServerAlias ::1
+    <Location /exempt>
+        HSTSRedirect off
+    </Location>
+    <Location /port>
+        HSTSRedirect on port={tls}
+    </Location>
+    <Location /forced>
+        HSTSRedirect on status=302
+    </Location>
+"""
+
+
+@pytest.fixture(scope="module")
+def httpd(server_factory):
+    h = server_factory("redirect")
+    for p in ("index.html", "exempt/index.html", "port/p.html",
+              "a/b.html"):
+        h.write(p, p + "\n")
+    body = BODY.format(tls=h.tls_port)
+    h.configure(h.base_conf() + h.tls_vhost(body) + h.plain_vhost(body))
+    return h.start()
+
+
+def loc(res):
+    return res.all("location")
+
+
+@pytest.mark.parametrize("method,args,status", [
+    ("GET", [], 301),
+    ("HEAD", ["-I"], 301),
+    ("POST", ["--data", "k=v"], 308),
+    ("PUT", ["-X", "PUT", "--data", "k=v"], 308),
+])
+def test_methods(httpd, method, args, status):
+    res = httpd.curl("/a/b.html?x=1&y=%20z", tls=False, args=args)
+    assert res.status == status, res
+    assert loc(res) == ["https://hsts.test/a/b.html?x=1&y=%20z"], res
+    assert res.sts == [], res
+
+
+def test_forced_status(httpd):
+    res = httpd.curl("/forced/x", tls=False, args=["--data", "a"])
+    assert res.status == 302, res
+    assert loc(res) == ["https://hsts.test/forced/x"], res
+
+
+def test_port_and_follow(httpd):
+    res = httpd.curl("/port/p.html?q", tls=False)
+    want = "https://hsts.test:%d/port/p.html?q" % httpd.tls_port
+    assert res.status == 301 and loc(res) == [want], res
+    # Follow it for real: curl lands on the TLS vhost, which sends STS.
+    followed = httpd.curl("/port/p.html?q", tls=False, args=[
+        "-L", "--resolve", "hsts.test:%d:127.0.0.1" % httpd.tls_port])
+    assert followed.status == 200, followed
+    assert followed.sts == ["max-age=31536000; includeSubDomains"]
+
+
+def test_ipv6_literal_bracketed(httpd):
+    res = httpd.raw(b"GET /a/b.html?v6 HTTP/1.1\r\nHost: [::1]\r\n"
+                    b"Connection: close\r\n\r\n", tls=False)
+    assert res.status == 301, res
+    assert loc(res) == ["https://[::1]/a/b.html?v6"], res
+
+
+def test_forged_host_goes_to_servername(httpd):
+    res = httpd.raw(b"GET /a/b.html HTTP/1.1\r\nHost: evil.example\r\n"
+                    b"Connection: close\r\n\r\n", tls=False)
+    assert res.status == 301, res
+    assert loc(res) == ["https://hsts.test/a/b.html"], res
+
+
+def test_alias_host_kept(httpd):
+    res = httpd.curl("/a/b.html", tls=False, host="www.hsts.test")
+    assert loc(res) == ["https://www.hsts.test/a/b.html"], res
+
+
+@pytest.mark.parametrize("path,status", [
+    ("/.well-known/acme-challenge/token123", 404),
+    ("/exempt/", 200),
+])
+def test_exempt(httpd, path, status):
+    res = httpd.curl(path, tls=False)
+    assert res.status == status, res
+    assert loc(res) == [] and res.sts == [], res
+
+
+def test_nothing_over_tls(httpd):
+    res = httpd.curl("/a/b.html?x=1")
+    assert res.status == 200, res
+    assert loc(res) == [], res
+    assert res.sts == ["max-age=31536000; includeSubDomains"], res
+
+
+def test_redirect_note(httpd):
+    httpd.curl("/a/b.html?redirect-note", tls=False)
+    with open(httpd.access_log) as f:
+        lines = [l for l in f if "redirect-note" in l]
+    assert lines[-1].rstrip().endswith(" 301 redirect"), lines
