@@ -9,10 +9,10 @@ import pytest
 
 import harness
 
-POLICY = "max-age=300; preload"
+POLICY = "max-age=300; includeSubDomains"
 
 BODY = """
-    HSTSPolicy "max-age=300; preload"
+    HSTSPolicy "max-age=300; includeSubDomains"
     Redirect 302 /moved /index.html
     <Location /auth>
         AuthType Basic
