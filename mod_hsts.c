@@ -57,6 +57,7 @@
 #include "util_filter.h"
 #include "ap_mmn.h"
 #include "apr_lib.h"
+#include "apr_hash.h"
 #include "apr_strings.h"
 
 #if AP_MODULE_MAGIC_AT_LEAST(20120211, 105)
@@ -81,7 +82,12 @@ static const char hsts_note_redirect[] = "redirect";
  * computed: the header value (NULL for "off") and where it came from. */
 typedef struct {
     const char *header;
-    const char *source;
+    const char *source;         /* scope and file:line, for logs */
+    const char *file;
+    int line;
+    int htaccess;
+    int inherit;                /* an "off" that HSTSOverrideLimits denied */
+    const char *clamped;        /* what HSTSOverrideLimits changed, or NULL */
     hsts_policy_t policy;
 } hsts_rule;
 
@@ -116,8 +122,16 @@ typedef struct {
 #define HSTS_PRELOAD_WARN   1
 #define HSTS_PRELOAD_STRICT 2
 
+/* One HSTSOverrideLimits line. */
+typedef struct {
+    hsts_limits_t limits;
+    const char *text;           /* canonical form, for messages and dumps */
+    const char *source;
+} hsts_limits;
+
 typedef struct {
     const hsts_rollout *rollout;    /* NULL: unset, inherit; default none */
+    const hsts_limits *limits;      /* NULL: unset, inherit; default none */
     int preload_check;              /* main server only; default warn */
 } hsts_srv_conf;
 
@@ -167,12 +181,27 @@ static void *hsts_create_dir_conf(apr_pool_t *p, char *dir)
     return conf;
 }
 
+/* The nearest rule wins, except an "off" that HSTSOverrideLimits denied:
+ * the inherited policy goes on, carrying the note that it was clamped. */
+static const hsts_rule *hsts_merge_rule(apr_pool_t *p, const hsts_rule *base,
+                                        const hsts_rule *add)
+{
+    hsts_rule *kept;
+
+    if (!add || !add->inherit || !base) {
+        return add ? add : base;
+    }
+    kept = apr_pmemdup(p, base, sizeof(*base));
+    kept->clamped = add->clamped;
+    return kept;
+}
+
 static void *hsts_merge_dir_conf(apr_pool_t *p, void *basev, void *addv)
 {
     const hsts_dir_conf *base = basev, *add = addv;
     hsts_dir_conf *conf = apr_palloc(p, sizeof(*conf));
 
-    conf->rule = add->rule ? add->rule : base->rule;
+    conf->rule = hsts_merge_rule(p, base->rule, add->rule);
     conf->upstream = add->upstream != HSTS_UNSET ? add->upstream
                                                  : base->upstream;
     conf->redirect = add->redirect ? add->redirect : base->redirect;
@@ -185,6 +214,7 @@ static void *hsts_create_srv_conf(apr_pool_t *p, server_rec *s)
 
     (void)s;
     conf->rollout = NULL;
+    conf->limits = NULL;
     conf->preload_check = HSTS_UNSET;
     return conf;
 }
@@ -195,20 +225,76 @@ static void *hsts_merge_srv_conf(apr_pool_t *p, void *basev, void *addv)
     hsts_srv_conf *conf = apr_palloc(p, sizeof(*conf));
 
     conf->rollout = add->rollout ? add->rollout : base->rollout;
+    conf->limits = add->limits ? add->limits : base->limits;
     conf->preload_check = add->preload_check != HSTS_UNSET
                           ? add->preload_check : base->preload_check;
     return conf;
 }
 
-/* "file:line" of the directive being read, for logs. */
+static int hsts_cmd_in_htaccess(const cmd_parms *cmd)
+{
+    return cmd->path && !(cmd->override & ACCESS_CONF);
+}
+
+/* Where the directive being read sits, for logs and dumps: the .htaccess
+ * file, or the enclosing section and the file:line. */
 static const char *hsts_cmd_source(cmd_parms *cmd)
 {
-    const ap_directive_t *d = cmd->directive;
+    const ap_directive_t *d = cmd->directive, *sec;
 
     if (!d || !d->filename) {
         return "the command line";
     }
-    return apr_psprintf(cmd->pool, "%s:%d", d->filename, d->line_num);
+    if (hsts_cmd_in_htaccess(cmd)) {
+        return apr_psprintf(cmd->pool, "%s:%d", d->filename, d->line_num);
+    }
+    for (sec = d->parent; sec; sec = sec->parent) {
+        if (strcasecmp(sec->directive, "<IfModule")
+            && strcasecmp(sec->directive, "<IfDefine")
+            && strcasecmp(sec->directive, "<IfVersion")
+            && strcasecmp(sec->directive, "<IfFile")
+            && strcasecmp(sec->directive, "<IfDirective")
+            && strcasecmp(sec->directive, "<IfSection")) {
+            return apr_psprintf(cmd->pool, "%s %s at %s:%d",
+                                sec->directive, sec->args, d->filename,
+                                d->line_num);
+        }
+    }
+    return apr_psprintf(cmd->pool, "server config at %s:%d", d->filename,
+                        d->line_num);
+}
+
+/* A tenant's .htaccess policy outside the vhost's HSTSOverrideLimits is
+ * clamped, never refused: a refusal would take the directory down.  What
+ * changed is logged with each response that carries it. */
+static void hsts_apply_limits(cmd_parms *cmd, hsts_rule *rule,
+                              const char *asked)
+{
+    const hsts_srv_conf *sconf = ap_get_module_config(
+        cmd->server->module_config, &hsts_module);
+    const hsts_limits *lim = sconf->limits;
+    char why[HSTS_ERR_MAX];
+
+    if (!lim) {
+        return;
+    }
+    if (!strcasecmp(asked, "off")) {
+        if (lim->limits.deny_off) {
+            rule->inherit = 1;
+            rule->clamped = apr_psprintf(cmd->pool, "HSTSPolicy in %s "
+                                         "asked for \"off\", ignored: "
+                                         "HSTSOverrideLimits %s (%s)",
+                                         rule->source, lim->text,
+                                         lim->source);
+        }
+        return;
+    }
+    if (hsts_limits_apply(&lim->limits, &rule->policy, why, sizeof(why))) {
+        rule->clamped = apr_psprintf(cmd->pool, "HSTSPolicy in %s asked "
+                                     "for \"%s\", %s: HSTSOverrideLimits "
+                                     "%s (%s)", rule->source, asked, why,
+                                     lim->text, lim->source);
+    }
 }
 
 static const char *hsts_cmd_policy(cmd_parms *cmd, void *mconfig,
@@ -251,10 +337,18 @@ static const char *hsts_cmd_policy(cmd_parms *cmd, void *mconfig,
 
     rule = apr_pcalloc(cmd->pool, sizeof(*rule));
     rule->source = hsts_cmd_source(cmd);
+    rule->file = cmd->directive ? cmd->directive->filename : NULL;
+    rule->line = cmd->directive ? cmd->directive->line_num : 0;
+    rule->htaccess = hsts_cmd_in_htaccess(cmd);
     if (strcasecmp(value, "off") != 0) {
         if (hsts_policy_parse(value, &rule->policy, err, sizeof(err)) != 0) {
             return apr_psprintf(cmd->pool, "%s: %s", cmd->cmd->name, err);
         }
+    }
+    if (rule->htaccess) {
+        hsts_apply_limits(cmd, rule, value);
+    }
+    if (strcasecmp(value, "off") != 0) {
         hsts_policy_format(&rule->policy, header, sizeof(header));
         rule->header = apr_pstrdup(cmd->pool, header);
     }
@@ -359,6 +453,26 @@ static const char *hsts_cmd_rollout(cmd_parms *cmd, void *mconfig,
     }
     ro->source = hsts_cmd_source(cmd);
     conf->rollout = ro;
+    return NULL;
+}
+
+static const char *hsts_cmd_limits(cmd_parms *cmd, void *mconfig,
+                                   int argc, char *const argv[])
+{
+    hsts_srv_conf *conf = ap_get_module_config(cmd->server->module_config,
+                                               &hsts_module);
+    hsts_limits *lim = apr_pcalloc(cmd->pool, sizeof(*lim));
+    char err[HSTS_ERR_MAX], text[HSTS_ERR_MAX];
+
+    (void)mconfig;
+    if (hsts_limits_parse((const char *const *)argv, argc, &lim->limits,
+                          err, sizeof(err)) != 0) {
+        return apr_psprintf(cmd->pool, "%s: %s", cmd->cmd->name, err);
+    }
+    hsts_limits_format(&lim->limits, text, sizeof(text));
+    lim->text = apr_pstrdup(cmd->pool, text);
+    lim->source = hsts_cmd_source(cmd);
+    conf->limits = lim;
     return NULL;
 }
 
@@ -490,6 +604,11 @@ static void hsts_decide(request_rec *r, hsts_filter_ctx *ctx)
     }
     if (value) {
         apr_table_setn(r->err_headers_out, HSTS_HEADER, value);
+    }
+    if (rule->clamped && value && value != foreign) {
+        what = "clamped";
+        ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r, "%s; sending %s",
+                      rule->clamped, value);
     }
     ctx->ours = value;
     if (value || apr_table_get(r->notes, HSTS_NOTE) != hsts_note_redirect) {
@@ -679,34 +798,123 @@ static void hsts_preload_say(hsts_check *ck, int problem, const char *where,
                  "%s", problem ? "" : "hint: ", where, what);
 }
 
-static void hsts_check_sections(hsts_check *ck, const server_rec *s)
+/* A <Directory>, <Location>, <Files> or <If> section that configures
+ * mod_hsts, with the first virtual host it was found under (vhosts carry
+ * the global sections too, so each is kept once). */
+typedef struct {
+    const server_rec *s;
+    const char *label;
+    const hsts_dir_conf *dc;
+} hsts_section;
+
+static void hsts_collect_list(apr_pool_t *p, apr_hash_t *seen,
+                              apr_array_header_t *out, const server_rec *s,
+                              const apr_array_header_t *list,
+                              const char *kind, const char *kind_re)
 {
-    core_server_config *core = ap_get_core_module_config(s->module_config);
-    apr_array_header_t *lists[2];
-    int l, i;
+    ap_conf_vector_t **secs;
+    int i;
 
-    lists[0] = core->sec_dir;
-    lists[1] = core->sec_url;
-    for (l = 0; l < 2; l++) {
-        ap_conf_vector_t **secs = (ap_conf_vector_t **)lists[l]->elts;
+    if (!list) {
+        return;
+    }
+    secs = (ap_conf_vector_t **)list->elts;
+    for (i = 0; i < list->nelts; i++) {
+        const hsts_dir_conf *dc = ap_get_module_config(secs[i],
+                                                       &hsts_module);
+        core_dir_config *cd = ap_get_core_module_config(secs[i]);
 
-        for (i = 0; i < lists[l]->nelts; i++) {
-            const hsts_dir_conf *dc = ap_get_module_config(secs[i],
-                                                           &hsts_module);
-            core_dir_config *cd = ap_get_core_module_config(secs[i]);
+        if (dc && (dc->rule || dc->redirect)
+            && !apr_hash_get(seen, &secs[i], sizeof(secs[i]))) {
+            hsts_section *hs = apr_array_push(out);
 
-            if (dc && dc->rule && dc->rule->header
-                && dc->rule->policy.preload) {
-                hsts_preload_say(ck, 1, apr_psprintf(ck->p, "%s, section "
-                                 "%s", hsts_vhost_name(ck->p, s),
-                                 cd->d ? cd->d : "?"),
-                                 apr_psprintf(ck->p, "HSTSPolicy with "
-                                 "preload at %s: preload commits the whole "
-                                 "domain and every subdomain, so it belongs "
-                                 "in the virtual host, not in a "
-                                 "<Directory>/<Location>", dc->rule->source));
-            }
+            apr_hash_set(seen, &secs[i], sizeof(secs[i]), out);
+            hs->s = s;
+            hs->dc = dc;
+            hs->label = cd->condition ? "<If>"
+                        : apr_psprintf(p, "%s %s>", cd->r ? kind_re : kind,
+                                       cd->d ? cd->d : "");
         }
+        /* <Files> and <If> nested in a <Directory> */
+        if (cd->sec_file != list) {
+            hsts_collect_list(p, seen, out, s, cd->sec_file, "<Files",
+                              "<FilesMatch");
+        }
+        if (cd->sec_if != list) {
+            hsts_collect_list(p, seen, out, s, cd->sec_if, "<If", "<If");
+        }
+    }
+}
+
+static apr_array_header_t *hsts_collect_sections(apr_pool_t *p,
+                                                 server_rec *main)
+{
+    apr_array_header_t *out = apr_array_make(p, 8, sizeof(hsts_section));
+    apr_hash_t *seen = apr_hash_make(p);
+    server_rec *s;
+
+    for (s = main; s; s = s->next) {
+        core_server_config *core = ap_get_core_module_config(
+            s->module_config);
+        core_dir_config *top = ap_get_core_module_config(s->lookup_defaults);
+
+        hsts_collect_list(p, seen, out, s, core->sec_dir, "<Directory",
+                          "<DirectoryMatch");
+        hsts_collect_list(p, seen, out, s, core->sec_url, "<Location",
+                          "<LocationMatch");
+        hsts_collect_list(p, seen, out, s, top->sec_file, "<Files",
+                          "<FilesMatch");
+        hsts_collect_list(p, seen, out, s, top->sec_if, "<If", "<If");
+    }
+    return out;
+}
+
+static void hsts_check_sections(hsts_check *ck,
+                                const apr_array_header_t *sections)
+{
+    int i;
+
+    for (i = 0; i < sections->nelts; i++) {
+        const hsts_section *hs = &APR_ARRAY_IDX(sections, i, hsts_section);
+        const hsts_rule *rule = hs->dc->rule;
+
+        if (rule && rule->header && rule->policy.preload) {
+            hsts_preload_say(ck, 1, apr_psprintf(ck->p, "%s, %s",
+                             hsts_vhost_name(ck->p, hs->s), hs->label),
+                             apr_psprintf(ck->p, "HSTSPolicy with preload "
+                             "at %s:%d: preload commits the whole domain "
+                             "and every subdomain, so it belongs in the "
+                             "virtual host, not in a section for a path",
+                             rule->file, rule->line));
+        }
+    }
+}
+
+/* HSTS is host-wide in the browser: a path whose policy is off or weaker
+ * than its host's does not really opt out, and admins should know. */
+static void hsts_check_opt_outs(apr_pool_t *p,
+                                const apr_array_header_t *sections)
+{
+    int i;
+
+    for (i = 0; i < sections->nelts; i++) {
+        const hsts_section *hs = &APR_ARRAY_IDX(sections, i, hsts_section);
+        const hsts_rule *rule = hs->dc->rule;
+        const hsts_rule *host = hsts_server_rule(hs->s);
+
+        if (!rule || !host || !host->header
+            || (rule->header && rule->policy.max_age >= host->policy.max_age
+                && (rule->policy.include_subdomains
+                    || !host->policy.include_subdomains))) {
+            continue;
+        }
+        ap_log_error(APLOG_MARK, APLOG_WARNING, 0, hs->s, "HSTSPolicy %s "
+                     "in %s at %s:%d, under %s which sends \"%s\": HSTS "
+                     "is host-wide in the browser, so this path does not "
+                     "really opt out; a browser that got the header "
+                     "anywhere on the host keeps using HTTPS here",
+                     rule->header ? "weaker" : "off", hs->label, rule->file,
+                     rule->line, hsts_vhost_name(p, hs->s), host->header);
     }
 }
 
@@ -717,11 +925,11 @@ static void hsts_check_vhost(hsts_check *ck, server_rec *s)
     server_rec *t;
     int twin = 0, redirect = 0;
 
-    hsts_check_sections(ck, s);
     if (!rule || !rule->header || !rule->policy.preload) {
         return;
     }
-    where = apr_psprintf(ck->p, "%s, HSTSPolicy at %s", where, rule->source);
+    where = apr_psprintf(ck->p, "%s, HSTSPolicy at %s:%d", where,
+                         rule->file, rule->line);
     if (!rule->policy.include_subdomains) {
         hsts_preload_say(ck, 1, where, "preload requires includeSubDomains");
     }
@@ -770,6 +978,7 @@ static int hsts_check_config(apr_pool_t *pconf, apr_pool_t *plog,
 {
     const hsts_srv_conf *sconf = ap_get_module_config(s->module_config,
                                                       &hsts_module);
+    apr_array_header_t *sections;
     hsts_check ck;
     server_rec *v;
 
@@ -782,11 +991,16 @@ static int hsts_check_config(apr_pool_t *pconf, apr_pool_t *plog,
     ck.problems = 0;
     /* httpd reads the config twice at startup: say it once, on the run
      * that serves (or on the one that is only a test). */
-    if (ck.mode == HSTS_PRELOAD_OFF
-        || (ap_state_query(AP_SQ_MAIN_STATE) == AP_SQ_MS_CREATE_PRE_CONFIG
-            && ap_state_query(AP_SQ_RUN_MODE) == AP_SQ_RM_NORMAL)) {
+    if (ap_state_query(AP_SQ_MAIN_STATE) == AP_SQ_MS_CREATE_PRE_CONFIG
+        && ap_state_query(AP_SQ_RUN_MODE) == AP_SQ_RM_NORMAL) {
         return OK;
     }
+    sections = hsts_collect_sections(ptemp, s);
+    hsts_check_opt_outs(ptemp, sections);
+    if (ck.mode == HSTS_PRELOAD_OFF) {
+        return OK;
+    }
+    hsts_check_sections(&ck, sections);
     for (v = s; v; v = v->next) {
         hsts_check_vhost(&ck, v);
     }
@@ -904,6 +1118,10 @@ static const command_rec hsts_cmds[] = {
     AP_INIT_TAKE_ARGV("HSTSRollout", hsts_cmd_rollout, NULL, RSRC_CONF,
                       "start=YYYY-MM-DD [step=7d] [ladder=300,...]: ramp "
                       "max-age up to the vhost's HSTSPolicy"),
+    AP_INIT_TAKE_ARGV("HSTSOverrideLimits", hsts_cmd_limits, NULL, RSRC_CONF,
+                      "[max-age=MIN..MAX] [includeSubDomains=allow|deny] "
+                      "[preload=allow|deny] [off=allow|deny]: what "
+                      "HSTSPolicy in .htaccess files may say"),
     AP_INIT_TAKE1("HSTSPreloadCheck", hsts_cmd_preload_check, NULL,
                   RSRC_CONF, "off, warn (default) or strict: check the "
                   "preload list's rules at startup"),

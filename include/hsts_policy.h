@@ -53,6 +53,31 @@ int hsts_policy_parse(const char *text, hsts_policy_t *out,
  * than HSTS_HEADER_MAX; the output is truncated when len is too small. */
 size_t hsts_policy_format(const hsts_policy_t *p, char *buf, size_t len);
 
+/* HSTSOverrideLimits: what a tenant's .htaccess policy may say. */
+typedef struct {
+    unsigned long min_age;      /* 0 when no lower bound */
+    unsigned long max_age;      /* HSTS_MAX_AGE_LIMIT when no upper bound */
+    int deny_subdomains;
+    int deny_preload;
+    int deny_off;
+} hsts_limits_t;
+
+/* Parse HSTSOverrideLimits arguments ("max-age=MIN..MAX",
+ * "includeSubDomains=allow|deny", "preload=allow|deny", "off=allow|deny"
+ * in any order; either end of the range may be left out).  Returns 0, or
+ * -1 with a message naming the bad argument in err. */
+int hsts_limits_parse(const char *const *args, int nargs,
+                      hsts_limits_t *out, char *err, size_t errlen);
+
+/* Bring *p within the limits: max-age raised or lowered to the bound,
+ * denied flags dropped.  Returns 0 when nothing changed, else 1 with what
+ * changed and which limit applied written to why. */
+int hsts_limits_apply(const hsts_limits_t *l, hsts_policy_t *p,
+                      char *why, size_t whylen);
+
+/* The limits in HSTSOverrideLimits syntax, for messages and dumps. */
+size_t hsts_limits_format(const hsts_limits_t *l, char *buf, size_t len);
+
 /* Non-zero when a UA would not note an HSTS host for this name: IPv4 and
  * IPv6 literals (RFC 6797 section 8.1.1), and "localhost" and its
  * subdomains, which a cached entry would break for every local server. */

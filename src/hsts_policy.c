@@ -336,6 +336,159 @@ size_t hsts_policy_format(const hsts_policy_t *p, char *buf, size_t len)
     return n < 0 ? 0 : (size_t)n;
 }
 
+/* "allow" or "deny" for a limits key; -1 when neither. */
+static int hsts_allow_deny(const char *v)
+{
+    if (hsts_name_is(v, strlen(v), "allow")) {
+        return 0;
+    }
+    if (hsts_name_is(v, strlen(v), "deny")) {
+        return 1;
+    }
+    return -1;
+}
+
+static int hsts_parse_bound(const char *v, size_t len, unsigned long *out,
+                            char *err, size_t errlen)
+{
+    char what[HSTS_ERR_MAX];
+
+    if (hsts_parse_max_age(v, len, out, what, sizeof(what)) != 0) {
+        return hsts_fail(err, errlen, "max-age range: %s", what);
+    }
+    return 0;
+}
+
+int hsts_limits_parse(const char *const *args, int nargs,
+                      hsts_limits_t *out, char *err, size_t errlen)
+{
+    static const char *const keys[] = { "max-age", "includeSubDomains",
+                                        "preload", "off" };
+    int seen[4] = { 0 };
+    int i;
+
+    memset(out, 0, sizeof(*out));
+    out->max_age = HSTS_MAX_AGE_LIMIT;
+    if (nargs == 0) {
+        return hsts_fail(err, errlen, "needs at least one limit, e.g. "
+                         "max-age=31536000.. off=deny");
+    }
+    for (i = 0; i < nargs; i++) {
+        const char *a = args[i], *eq = strchr(a, '=');
+        size_t klen = eq ? (size_t)(eq - a) : strlen(a);
+        int k, deny;
+
+        for (k = 0; k < 4; k++) {
+            if (hsts_name_is(a, klen, keys[k])) {
+                break;
+            }
+        }
+        if (k == 4 || !eq) {
+            return hsts_fail(err, errlen, "unknown limit '%.*s' (expected "
+                             "max-age=MIN..MAX, includeSubDomains=, "
+                             "preload=, off= allow|deny)", HSTS_ECHO_MAX, a);
+        }
+        if (seen[k]++) {
+            return hsts_fail(err, errlen, "'%s' given more than once",
+                             keys[k]);
+        }
+        if (k == 0) {
+            const char *range = eq + 1, *dots = strstr(range, "..");
+
+            if (!dots) {
+                return hsts_fail(err, errlen, "max-age limit '%.*s' is not "
+                                 "a range (MIN..MAX, MIN.. or ..MAX)",
+                                 HSTS_ECHO_MAX, range);
+            }
+            if (dots > range && hsts_parse_bound(range,
+                    (size_t)(dots - range), &out->min_age, err, errlen)) {
+                return -1;
+            }
+            if (dots[2] && hsts_parse_bound(dots + 2, strlen(dots + 2),
+                                            &out->max_age, err, errlen)) {
+                return -1;
+            }
+            if (out->min_age > out->max_age) {
+                return hsts_fail(err, errlen, "max-age range '%.*s' has "
+                                 "MIN above MAX", HSTS_ECHO_MAX, range);
+            }
+            continue;
+        }
+        deny = hsts_allow_deny(eq + 1);
+        if (deny < 0) {
+            return hsts_fail(err, errlen, "'%.*s' must be allow or deny",
+                             HSTS_ECHO_MAX, a);
+        }
+        if (k == 1) {
+            out->deny_subdomains = deny;
+        }
+        else if (k == 2) {
+            out->deny_preload = deny;
+        }
+        else {
+            out->deny_off = deny;
+        }
+    }
+    return 0;
+}
+
+int hsts_limits_apply(const hsts_limits_t *l, hsts_policy_t *p,
+                      char *why, size_t whylen)
+{
+    size_t n = 0;
+    int changed = 0;
+
+    if (whylen > 0) {
+        why[0] = '\0';
+    }
+#define HSTS_WHY(...) do { \
+        if (n < whylen) { \
+            int w = snprintf(why + n, whylen - n, __VA_ARGS__); \
+            n += w > 0 ? (size_t)w : 0; \
+        } \
+        changed = 1; \
+    } while (0)
+    if (p->max_age < l->min_age) {
+        HSTS_WHY("%smax-age %lu raised to %lu", changed ? ", " : "",
+                 p->max_age, l->min_age);
+        p->max_age = l->min_age;
+    }
+    else if (p->max_age > l->max_age) {
+        HSTS_WHY("%smax-age %lu lowered to %lu", changed ? ", " : "",
+                 p->max_age, l->max_age);
+        p->max_age = l->max_age;
+    }
+    if (p->include_subdomains && l->deny_subdomains) {
+        HSTS_WHY("%sincludeSubDomains dropped", changed ? ", " : "");
+        p->include_subdomains = 0;
+    }
+    if (p->preload && l->deny_preload) {
+        HSTS_WHY("%spreload dropped", changed ? ", " : "");
+        p->preload = 0;
+    }
+#undef HSTS_WHY
+    return changed;
+}
+
+size_t hsts_limits_format(const hsts_limits_t *l, char *buf, size_t len)
+{
+    char lo[24] = "", hi[24] = "";
+    int n;
+
+    if (l->min_age > 0) {
+        snprintf(lo, sizeof(lo), "%lu", l->min_age);
+    }
+    if (l->max_age < HSTS_MAX_AGE_LIMIT) {
+        snprintf(hi, sizeof(hi), "%lu", l->max_age);
+    }
+    n = snprintf(buf, len, "max-age=%s..%s includeSubDomains=%s "
+                 "preload=%s off=%s", lo, hi,
+                 l->deny_subdomains ? "deny" : "allow",
+                 l->deny_preload ? "deny" : "allow",
+                 l->deny_off ? "deny" : "allow");
+    return n < 0 ? 0 : (size_t)n;
+}
+
 int hsts_host_is_exempt(const char *host)
 {
     size_t len = strlen(host);

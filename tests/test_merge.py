@@ -71,8 +71,13 @@ def httpd(server_factory):
                               aliases="www.other.test")
                 + h.tls_vhost("", server_name="inherit.other.test",
                               aliases="nothing.invalid"))
-    h.allowed.append(r"\[core:alert\].*dir/bad/\.htaccess: HSTSPolicy: "
-                     r"max-age value 'abc' is not a number of seconds")
+    h.allowed += [
+        r"\[core:alert\].*dir/bad/\.htaccess: HSTSPolicy: max-age value "
+        r"'abc' is not a number of seconds",
+        # the startup note that a path cannot really opt out
+        r"\[hsts:warn\].*HSTSPolicy off in <Directory .*/offdir/> .*"
+        r"does not really opt out",
+    ]
     return h.start()
 
 

@@ -59,8 +59,8 @@ def test_preload_in_location(h):
     assert rc == 0, out
     msgs = messages(out)
     assert len(msgs) == 1, out
-    assert "section /shop" in msgs[0] and "belongs in the virtual host" \
-        in msgs[0], out
+    assert "<Location /shop>: HSTSPolicy with preload at %s:" % h.conf_path \
+        in msgs[0] and "belongs in the virtual host" in msgs[0], out
 
 
 def test_twin_without_redirect(h):

@@ -52,6 +52,8 @@ def httpd(server_factory):
     body = BODY.format(backend=h.backend_port, dir=h.dir)
     h.configure(h.base_conf() + h.tls_vhost(body) + h.plain_vhost(body)
                 + h.backend_vhost())
+    h.allowed.append(r"\[hsts:warn\].*HSTSPolicy off in <Location "
+                     r"/(keep-off|off-leftover)/> .*does not really opt out")
     return h.start()
 
 

@@ -157,6 +157,89 @@ static void test_rollout(void)
                     "unknown argument 'speed=1'");
 }
 
+static void limits_case(const char *a1, const char *a2, const char *in,
+                        const char *want, const char *why_needle)
+{
+    const char *args[2];
+    hsts_limits_t l;
+    hsts_policy_t p;
+    char err[HSTS_ERR_MAX], why[HSTS_ERR_MAX], out[HSTS_HEADER_MAX];
+    char what[400];
+    int n = 0, changed;
+
+    if (a1) {
+        args[n++] = a1;
+    }
+    if (a2) {
+        args[n++] = a2;
+    }
+    snprintf(what, sizeof(what), "limits [%s %s] on [%s]", a1 ? a1 : "",
+             a2 ? a2 : "", in);
+    if (hsts_limits_parse(args, n, &l, err, sizeof(err)) != 0
+        || hsts_policy_parse(in, &p, err, sizeof(err)) != 0) {
+        check(0, what, err);
+        return;
+    }
+    changed = hsts_limits_apply(&l, &p, why, sizeof(why));
+    hsts_policy_format(&p, out, sizeof(out));
+    snprintf(what, sizeof(what), "limits [%s %s] on [%s]: want [%s] (%s), "
+             "got [%s] (%s)", a1 ? a1 : "", a2 ? a2 : "", in, want,
+             why_needle ? why_needle : "unchanged", out, why);
+    check(strcmp(out, want) == 0 && changed == (why_needle != NULL)
+          && (!why_needle || strstr(why, why_needle)), what, NULL);
+}
+
+static void limits_rejects(const char *a1, const char *needle)
+{
+    hsts_limits_t l;
+    char err[HSTS_ERR_MAX], what[300];
+    int rc = hsts_limits_parse(&a1, a1 ? 1 : 0, &l, err, sizeof(err));
+
+    snprintf(what, sizeof(what), "limits reject [%s] with '%s', got rc=%d "
+             "[%s]", a1 ? a1 : "", needle, rc, rc ? err : "");
+    check(rc != 0 && strstr(err, needle) != NULL, what, NULL);
+}
+
+static void test_limits(void)
+{
+    const char *args[4] = { "max-age=300..600", "includeSubDomains=deny",
+                            "preload=DENY", "off=deny" };
+    hsts_limits_t l;
+    char err[HSTS_ERR_MAX], buf[200];
+
+    limits_case("max-age=31536000..", NULL, "max-age=0",
+                "max-age=31536000", "max-age 0 raised to 31536000");
+    limits_case("max-age=31536000..", NULL, "max-age=63072000",
+                "max-age=63072000", NULL);
+    limits_case("max-age=..86400", NULL, "max-age=31536000; preload",
+                "max-age=86400; preload", "lowered to 86400");
+    limits_case("max-age=300..600", "includeSubDomains=deny",
+                "max-age=450; includeSubDomains; preload",
+                "max-age=450; preload", "includeSubDomains dropped");
+    limits_case("preload=deny", "includeSubDomains=allow",
+                "max-age=1; includeSubDomains; preload",
+                "max-age=1; includeSubDomains", "preload dropped");
+    limits_case("max-age=100..200", "preload=deny",
+                "max-age=5; preload", "max-age=100",
+                "max-age 5 raised to 100, preload dropped");
+
+    check(hsts_limits_parse(args, 4, &l, err, sizeof(err)) == 0
+          && l.min_age == 300 && l.max_age == 600 && l.deny_subdomains
+          && l.deny_preload && l.deny_off, "limits all keys", err);
+    hsts_limits_format(&l, buf, sizeof(buf));
+    check(strcmp(buf, "max-age=300..600 includeSubDomains=deny "
+                 "preload=deny off=deny") == 0, "limits format", buf);
+
+    limits_rejects(NULL, "at least one limit");
+    limits_rejects("max-age=300", "is not a range");
+    limits_rejects("max-age=600..300", "MIN above MAX");
+    limits_rejects("max-age=abc..", "'abc' is not a number");
+    limits_rejects("max-age=..99999999999", "above the limit");
+    limits_rejects("preload=maybe", "must be allow or deny");
+    limits_rejects("subdomains=deny", "unknown limit 'subdomains=deny'");
+    limits_rejects("off", "unknown limit 'off'");
+}
+
 int main(void)
 {
     char small[8];
@@ -245,6 +328,7 @@ int main(void)
     exempt("123example.com", 0);
 
     test_rollout();
+    test_limits();
 
     printf("%d passed, %d failed\n", passed, failed);
     return failed != 0;
