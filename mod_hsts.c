@@ -100,7 +100,10 @@ typedef struct {
     int on;
     int status;                 /* 0: 301 for GET/HEAD, 308 otherwise */
     const char *port;           /* ":N", or "" for 443 */
+    int port_num;
     const char *source;
+    const char *file;
+    int line;
 } hsts_redirect;
 
 typedef struct {
@@ -418,6 +421,7 @@ static const char *hsts_cmd_redirect(cmd_parms *cmd, void *mconfig,
                                     "1-65535)", cmd->cmd->name, a);
             }
             rd->port = n == 443 ? "" : apr_psprintf(cmd->pool, ":%ld", n);
+            rd->port_num = (int)n;
         }
         else {
             return apr_psprintf(cmd->pool, "%s: unknown argument '%s' "
@@ -426,6 +430,8 @@ static const char *hsts_cmd_redirect(cmd_parms *cmd, void *mconfig,
         }
     }
     rd->source = hsts_cmd_source(cmd);
+    rd->file = cmd->directive ? cmd->directive->filename : NULL;
+    rd->line = cmd->directive ? cmd->directive->line_num : 0;
     conf->redirect = rd;
     return NULL;
 }
@@ -1025,6 +1031,223 @@ static const char *hsts_day(apr_pool_t *p, long long t)
     return apr_pstrdup(p, buf);
 }
 
+/* -- apachectl -t -D DUMP_HSTS ---------------------------------------- */
+
+static const char *hsts_json(apr_pool_t *p, const char *s)
+{
+    apr_size_t n = 2;
+    const char *c;
+    char *out, *o;
+
+    if (!s) {
+        return "null";
+    }
+    for (c = s; *c; c++) {
+        n += ((unsigned char)*c < 0x20 || *c == '"' || *c == '\\') ? 6 : 1;
+    }
+    o = out = apr_palloc(p, n + 1);
+    *o++ = '"';
+    for (c = s; *c; c++) {
+        if (*c == '"' || *c == '\\') {
+            *o++ = '\\';
+            *o++ = *c;
+        }
+        else if ((unsigned char)*c < 0x20) {
+            apr_snprintf(o, 7, "\\u%04x", (unsigned char)*c);
+            o += 6;
+        }
+        else {
+            *o++ = *c;
+        }
+    }
+    *o++ = '"';
+    *o = '\0';
+    return out;
+}
+
+static const char *hsts_json_bool(int b)
+{
+    return b ? "true" : "false";
+}
+
+static const char *hsts_json_policy(apr_pool_t *p, const hsts_rule *rule)
+{
+    if (!rule) {
+        return "{\"state\":\"unset\",\"header\":null,\"source\":null}";
+    }
+    if (!rule->header) {
+        return apr_psprintf(p, "{\"state\":\"off\",\"header\":null,"
+                            "\"source\":%s,\"file\":%s,\"line\":%d}",
+                            hsts_json(p, rule->source),
+                            hsts_json(p, rule->file), rule->line);
+    }
+    return apr_psprintf(p, "{\"state\":\"on\",\"max_age\":%lu,"
+                        "\"include_subdomains\":%s,\"preload\":%s,"
+                        "\"header\":%s,\"source\":%s,\"file\":%s,"
+                        "\"line\":%d}", rule->policy.max_age,
+                        hsts_json_bool(rule->policy.include_subdomains),
+                        hsts_json_bool(rule->policy.preload),
+                        hsts_json(p, rule->header),
+                        hsts_json(p, rule->source), hsts_json(p, rule->file),
+                        rule->line);
+}
+
+static const char *hsts_json_redirect(apr_pool_t *p, const hsts_redirect *rd)
+{
+    if (!rd) {
+        return "{\"on\":false,\"source\":null}";
+    }
+    return apr_psprintf(p, "{\"on\":%s,\"status\":%s,\"port\":%d,"
+                        "\"source\":%s}", hsts_json_bool(rd->on),
+                        rd->status ? apr_itoa(p, rd->status) : "null",
+                        rd->port_num ? rd->port_num : 443,
+                        hsts_json(p, rd->source));
+}
+
+static const char *hsts_json_limits(apr_pool_t *p, const hsts_limits *lim)
+{
+    const hsts_limits_t *l;
+
+    if (!lim) {
+        return "null";
+    }
+    l = &lim->limits;
+    return apr_psprintf(p, "{\"min_max_age\":%s,\"max_max_age\":%s,"
+                        "\"include_subdomains\":\"%s\",\"preload\":\"%s\","
+                        "\"off\":\"%s\",\"text\":%s,\"source\":%s}",
+                        l->min_age ? apr_psprintf(p, "%lu", l->min_age)
+                                   : "null",
+                        l->max_age < HSTS_MAX_AGE_LIMIT
+                        ? apr_psprintf(p, "%lu", l->max_age) : "null",
+                        l->deny_subdomains ? "deny" : "allow",
+                        l->deny_preload ? "deny" : "allow",
+                        l->deny_off ? "deny" : "allow",
+                        hsts_json(p, lim->text), hsts_json(p, lim->source));
+}
+
+static const char *hsts_json_rollout(apr_pool_t *p, const hsts_rollout *ro,
+                                     const hsts_rule *rule, long long now)
+{
+    const char *state, *header, *next = "null", *ladder = "";
+    int k, i;
+
+    if (!ro) {
+        return "null";
+    }
+    for (i = 0; i < ro->ro.rungs; i++) {
+        ladder = apr_psprintf(p, "%s%s%lu", ladder, i ? "," : "",
+                              ro->ro.ladder[i]);
+    }
+    k = hsts_rollout_rung(&ro->ro, now);
+    if (k < 0) {
+        state = "pending";
+        header = NULL;
+        next = hsts_json(p, hsts_day(p, ro->bounds[0]));
+    }
+    else if (!rule || !rule->header || k == ro->ro.rungs
+             || ro->ro.ladder[k] >= rule->policy.max_age) {
+        state = "complete";
+        header = rule ? rule->header : NULL;
+    }
+    else {
+        state = "ramping";
+        header = ro->headers[k];
+        next = hsts_json(p, hsts_day(p, ro->bounds[k + 1]));
+    }
+    return apr_psprintf(p, "{\"start\":%s,\"step_seconds\":%"
+                        APR_INT64_T_FMT ","
+                        "\"ladder\":[%s],\"rungs\":%d,\"rung\":%d,"
+                        "\"state\":\"%s\",\"header_now\":%s,"
+                        "\"next_change\":%s,\"source\":%s}",
+                        hsts_json(p, hsts_day(p, ro->ro.start)),
+                        (apr_int64_t)ro->ro.step, ladder, ro->ro.rungs,
+                        k < 0 ? 0 : k >= ro->ro.rungs ? ro->ro.rungs : k + 1,
+                        state, hsts_json(p, header), next,
+                        hsts_json(p, ro->source));
+}
+
+static const char *hsts_json_vhost_ref(apr_pool_t *p, const server_rec *s)
+{
+    return apr_psprintf(p, "\"vhost\":%s,\"vhost_file\":%s,"
+                        "\"vhost_line\":%u",
+                        hsts_json(p, s->server_hostname),
+                        hsts_json(p, s->defn_name), s->defn_line_number);
+}
+
+/* One JSON object per line: each virtual host, then each section of the
+ * main config that configures mod_hsts.  A stable interface for control
+ * panels; the README documents the schema. */
+static void hsts_test_config(apr_pool_t *p, server_rec *main)
+{
+    apr_array_header_t *sections;
+    apr_file_t *out;
+    long long now = apr_time_sec(apr_time_now());
+    server_rec *s;
+    int i;
+
+    if (!ap_exists_config_define("DUMP_HSTS")
+        || apr_file_open_stdout(&out, p) != APR_SUCCESS) {
+        return;
+    }
+    for (s = main; s; s = s->next) {
+        const hsts_srv_conf *sc = ap_get_module_config(s->module_config,
+                                                       &hsts_module);
+        const hsts_dir_conf *dc = ap_get_module_config(s->lookup_defaults,
+                                                       &hsts_module);
+        const char *aliases = "", *addrs = "";
+        server_addr_rec *a;
+
+        for (i = 0; s->names && i < s->names->nelts; i++) {
+            aliases = apr_psprintf(p, "%s%s%s", aliases, i ? "," : "",
+                                   hsts_json(p, APR_ARRAY_IDX(s->names, i,
+                                                              char *)));
+        }
+        for (i = 0; s->wild_names && i < s->wild_names->nelts; i++) {
+            aliases = apr_psprintf(p, "%s%s%s", aliases, *aliases ? "," : "",
+                                   hsts_json(p, APR_ARRAY_IDX(s->wild_names,
+                                                              i, char *)));
+        }
+        for (a = s->addrs; a; a = a->next) {
+            addrs = apr_psprintf(p, "%s%s{\"host\":%s,\"port\":%u}", addrs,
+                                 a == s->addrs ? "" : ",",
+                                 hsts_json(p, a->virthost),
+                                 (unsigned)a->host_port);
+        }
+        apr_file_printf(out, "{\"type\":\"vhost\",\"server_name\":%s,"
+                        "\"aliases\":[%s],\"addresses\":[%s],"
+                        "\"file\":%s,\"line\":%u,\"main_server\":%s,"
+                        "\"tls\":%s,\"policy\":%s,\"upstream\":\"%s\","
+                        "\"redirect\":%s,\"override_limits\":%s,"
+                        "\"rollout\":%s}\n",
+                        hsts_json(p, s->server_hostname), aliases, addrs,
+                        hsts_json(p, s->defn_name), s->defn_line_number,
+                        hsts_json_bool(!s->defn_name),
+                        hsts_json_bool(hsts_vhost_is_tls(s)),
+                        hsts_json_policy(p, dc ? dc->rule : NULL),
+                        dc && dc->upstream == HSTS_UPSTREAM_KEEP ? "keep"
+                                                                 : "replace",
+                        hsts_json_redirect(p, dc ? dc->redirect : NULL),
+                        hsts_json_limits(p, sc->limits),
+                        hsts_json_rollout(p, sc->rollout,
+                                          dc ? dc->rule : NULL, now));
+    }
+    sections = hsts_collect_sections(p, main);
+    for (i = 0; i < sections->nelts; i++) {
+        const hsts_section *hs = &APR_ARRAY_IDX(sections, i, hsts_section);
+        const hsts_rule *rule = hs->dc->rule;
+        const hsts_redirect *rd = hs->dc->redirect;
+
+        apr_file_printf(out, "{\"type\":\"section\",\"section\":%s,"
+                        "\"file\":%s,\"line\":%d,%s,\"policy\":%s,"
+                        "\"redirect\":%s}\n", hsts_json(p, hs->label),
+                        hsts_json(p, rule ? rule->file : rd->file),
+                        rule ? rule->line : rd->line,
+                        hsts_json_vhost_ref(p, hs->s),
+                        hsts_json_policy(p, rule),
+                        rd ? hsts_json_redirect(p, rd) : "null");
+    }
+}
+
 /* Say where each vhost's roll-out stands, once the logs are open. */
 static int hsts_post_config(apr_pool_t *pconf, apr_pool_t *plog,
                             apr_pool_t *ptemp, server_rec *s)
@@ -1096,6 +1319,7 @@ static void hsts_register_hooks(apr_pool_t *p)
                                APR_HOOK_MIDDLE);
     ap_hook_check_config(hsts_check_config, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_post_config(hsts_post_config, NULL, NULL, APR_HOOK_MIDDLE);
+    ap_hook_test_config(hsts_test_config, NULL, NULL, APR_HOOK_MIDDLE);
 #ifndef HSTS_HAVE_AP_SSL
     ap_hook_optional_fn_retrieve(hsts_retrieve_optional_fn, NULL, NULL,
                                  APR_HOOK_MIDDLE);
