@@ -33,6 +33,13 @@
  *       withholding includeSubDomains and preload until the target.
  *   HSTSPreloadCheck off|warn|strict
  *       server config.  Preload-list rules checked at startup.
+ *   HSTSOverrideLimits [max-age=MIN..MAX] [includeSubDomains=allow|deny]
+ *                      [preload=allow|deny] [off=allow|deny]
+ *       server, vhost.  Bounds for HSTSPolicy in .htaccess files: a
+ *       tenant's policy outside them is clamped, never refused.
+ *
+ * `apachectl -t -D DUMP_HSTS` prints the effective configuration as JSON
+ * lines for control panels.
  *
  * Merge order: httpd's own per-directory order (server, vhost,
  * <Directory>, .htaccess, <Files>, <Location>, <If>); the nearest scope

@@ -20,6 +20,7 @@ def adapt(h, text):
     text = re.sub(r"SSLCertificateKeyFile\s+\S+",
                   "SSLCertificateKeyFile %s" % h.pki.key, text)
     text = text.replace("*:443", "127.0.0.1:%d" % h.tls_port)
+    text = text.replace("${APACHE_LOG_DIR}", h.dir)
     return text.replace("*:80", "127.0.0.1:%d" % h.plain_port)
 
 
