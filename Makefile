@@ -4,6 +4,8 @@
 #   make install    install with apxs (+ a2enmod files on Debian layouts)
 #   make test       C unit tests, then the pytest suite against real httpd
 #   make demo       a throwaway HTTPS httpd on loopback showing the header
+#   make bench      instructions per request (callgrind), throughput (wrk,
+#                   h2load), memory; prints figures, asserts nothing
 #   make clean
 
 APXS ?= $(shell command -v apxs 2>/dev/null || command -v apxs2 2>/dev/null \
@@ -22,7 +24,8 @@ PURE = src/hsts_policy.c src/hsts_rollout.c
 
 MODS_AVAILABLE = /etc/apache2/mods-available
 
-.PHONY: all install test unit pytest demo clean deps-test deps-demo
+.PHONY: all install test unit pytest demo bench clean deps-test deps-demo \
+        deps-bench
 
 all: .libs/mod_hsts.so
 
@@ -50,6 +53,9 @@ deps-test:
 deps-demo:
 	@scripts/deps.sh demo
 
+deps-bench:
+	@scripts/deps.sh bench
+
 pytest: .libs/mod_hsts.so
 	cd tests && $(PYTHON) -m pytest -q -ra $(PYTEST_ARGS)
 
@@ -60,6 +66,14 @@ demo: deps-demo
 	$(MAKE) all
 	$(PYTHON) scripts/demo.py
 
+bench/.libs/mod_hsts_floor.so: bench/mod_hsts_floor.c
+	cd bench && $(APXS) -c $(APXS_WARN) mod_hsts_floor.c
+
+bench: deps-bench
+	$(MAKE) all bench/.libs/mod_hsts_floor.so
+	$(PYTHON) bench/bench.py
+
 clean:
-	rm -rf .libs src/.libs *.la *.lo *.slo *.o src/*.lo src/*.slo src/*.o \
+	rm -rf .libs src/.libs bench/.libs *.la *.lo *.slo *.o src/*.lo \
+	    src/*.slo src/*.o bench/*.la bench/*.lo bench/*.slo bench/*.o \
 	    tests/unit/test_policy tests/__pycache__ tests/.pytest_cache

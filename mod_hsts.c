@@ -81,9 +81,18 @@ APR_DECLARE_OPTIONAL_FN(int, ssl_is_https, (conn_rec *));
 #define HSTS_HEADER "Strict-Transport-Security"
 #define HSTS_NOTE   "hsts"
 
-/* Compared by address: the redirect's note outranks the filter's later
- * "plain-http" for the same response. */
+/* The request notes, compared by address: the redirect's note outranks
+ * the filter's later "plain-http", and after an internal redirect the
+ * previous request's note says whether the header it left in
+ * err_headers_out was ours. */
 static const char hsts_note_redirect[] = "redirect";
+static const char hsts_note_sent[] = "sent";
+static const char hsts_note_rollout[] = "rollout";
+static const char hsts_note_clamped[] = "clamped";
+static const char hsts_note_upstream[] = "upstream";
+
+/* Its address marks a connection known to be TLS in its conn_config. */
+static char hsts_conn_tls;
 
 /* One HSTSPolicy line, with everything the request path needs already
  * computed: the header value (NULL for "off") and where it came from. */
@@ -144,15 +153,6 @@ typedef struct {
     const hsts_limits *limits;      /* NULL: unset, inherit; default none */
     int preload_check;              /* main server only; default warn */
 } hsts_srv_conf;
-
-/* Per response: the request and status the last decision was made for,
- * so the filter decides once per response and again only when httpd
- * replaces the response (error document, 413, 416). */
-typedef struct {
-    request_rec *r;
-    int status;
-    const char *ours;           /* the value we put in err_headers_out */
-} hsts_filter_ctx;
 
 static void *hsts_create_dir_conf(apr_pool_t *p, char *dir);
 static void *hsts_merge_dir_conf(apr_pool_t *p, void *basev, void *addv);
@@ -516,37 +516,58 @@ static const char *hsts_cmd_preload_check(cmd_parms *cmd, void *mconfig,
     return NULL;
 }
 
+/* Once per keep-alive connection, not per request: a TLS connection
+ * stays TLS.  Only "TLS" is remembered, so a plain connection upgraded to
+ * TLS (RFC 2817, SSLEngine optional) is still seen. */
+static int hsts_conn_is_tls(conn_rec *c)
+{
+    if (ap_get_module_config(c->conn_config, &hsts_module)) {
+        return 1;
+    }
+#ifdef HSTS_HAVE_AP_SSL
+    if (!ap_ssl_conn_is_ssl(c)) {
+        return 0;
+    }
+#else
+    if (!hsts_ssl_is_https || !hsts_ssl_is_https(c->master ? c->master
+                                                           : c)) {
+        return 0;
+    }
+#endif
+    ap_set_module_config(c->conn_config, &hsts_module, &hsts_conn_tls);
+    return 1;
+}
+
 static int hsts_is_tls(request_rec *r)
 {
     const char *https;
 
-#ifdef HSTS_HAVE_AP_SSL
-    if (ap_ssl_conn_is_ssl(r->connection)) {
+    if (hsts_conn_is_tls(r->connection)) {
         return 1;
     }
-#else
-    conn_rec *c = r->connection->master ? r->connection->master
-                                        : r->connection;
-
-    if (hsts_ssl_is_https && hsts_ssl_is_https(c)) {
-        return 1;
-    }
-#endif
     /* TLS ended in front of httpd: the admin vouches with HTTPS=on. */
     https = apr_table_get(r->subprocess_env, "HTTPS");
     return https && !strcasecmp(https, "on");
 }
 
 /* The first Strict-Transport-Security value the client would see that we
- * did not set ourselves: err_headers_out goes out first. */
-static const char *hsts_foreign(request_rec *r, const hsts_filter_ctx *ctx)
+ * did not set ourselves (err_headers_out goes out first).  After an
+ * internal redirect, err_headers_out still holds what we decided for the
+ * previous request: that was ours unless we kept it as upstream. */
+static const char *hsts_foreign(request_rec *r, const request_rec *prev)
 {
-    const char *v = apr_table_get(r->err_headers_out, HSTS_HEADER);
+    const char *note = prev ? apr_table_get(prev->notes, HSTS_NOTE) : NULL;
+    const char *v;
 
-    if (v && v != ctx->ours) {
-        return v;
+    if (note == hsts_note_sent || note == hsts_note_rollout
+        || note == hsts_note_clamped) {
+        if (prev == r) {
+            return NULL;    /* an error response rebuilt from our own */
+        }
+        return apr_table_get(r->headers_out, HSTS_HEADER);
     }
-    return apr_table_get(r->headers_out, HSTS_HEADER);
+    v = apr_table_get(r->err_headers_out, HSTS_HEADER);
+    return v ? v : apr_table_get(r->headers_out, HSTS_HEADER);
 }
 
 /* The header the roll-out allows now for `rule`: NULL before the start,
@@ -571,23 +592,28 @@ static const char *hsts_rollout_header(const hsts_rollout *ro,
     return ro->headers[k];
 }
 
-static void hsts_decide(request_rec *r, hsts_filter_ctx *ctx)
+static void hsts_decide(request_rec *r, const request_rec *prev)
 {
     const hsts_dir_conf *conf = ap_get_module_config(r->per_dir_config,
                                                      &hsts_module);
     const hsts_rule *rule = conf ? conf->rule : NULL;
-    const char *value = NULL, *what, *foreign;
+    const char *value = NULL, *what, *foreign = NULL;
+    int keep;
 
     if (!rule) {
         return;     /* no HSTSPolicy for this request: not ours to touch */
     }
-    foreign = hsts_foreign(r, ctx);
+    /* Replacing needs no look at err_headers_out: setn replaces. */
+    keep = conf->upstream == HSTS_UPSTREAM_KEEP;
+    if (keep || APLOGrdebug(r)) {
+        foreign = hsts_foreign(r, prev);
+    }
     if (!hsts_is_tls(r)) {
         what = "plain-http";    /* RFC 6797 7.2, whoever set it */
     }
-    else if (foreign && conf->upstream == HSTS_UPSTREAM_KEEP) {
+    else if (foreign && keep) {
         value = foreign;
-        what = "upstream";
+        what = hsts_note_upstream;
     }
     else if (!rule->header) {
         what = "off";
@@ -600,32 +626,37 @@ static void hsts_decide(request_rec *r, hsts_filter_ctx *ctx)
             r->server->module_config, &hsts_module);
 
         value = rule->header;
-        what = "sent";
+        what = hsts_note_sent;
         if (sconf->rollout) {
             value = hsts_rollout_header(sconf->rollout, rule,
                                         r->request_time);
             what = !value ? "rollout-pending"
-                   : value != rule->header ? "rollout" : what;
+                   : value != rule->header ? hsts_note_rollout : what;
         }
     }
 
-    if (foreign || ctx->ours) {
+    if (apr_table_get(r->headers_out, HSTS_HEADER)) {
         apr_table_unset(r->headers_out, HSTS_HEADER);
-        if (!value) {
-            apr_table_unset(r->err_headers_out, HSTS_HEADER);
-        }
     }
     if (value) {
         apr_table_setn(r->err_headers_out, HSTS_HEADER, value);
     }
+    else {
+        apr_table_unset(r->err_headers_out, HSTS_HEADER);
+    }
     if (rule->clamped && value && value != foreign) {
-        what = "clamped";
+        what = hsts_note_clamped;
         ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r, "%s; sending %s",
                       rule->clamped, value);
     }
-    ctx->ours = value;
+    /* A request's first decision makes a new note: addn, no scan. */
     if (value || apr_table_get(r->notes, HSTS_NOTE) != hsts_note_redirect) {
-        apr_table_setn(r->notes, HSTS_NOTE, what);
+        if (prev == r) {
+            apr_table_setn(r->notes, HSTS_NOTE, what);
+        }
+        else {
+            apr_table_addn(r->notes, HSTS_NOTE, what);
+        }
     }
 
     if (APLOGrdebug(r)) {
@@ -639,17 +670,34 @@ static void hsts_decide(request_rec *r, hsts_filter_ctx *ctx)
     }
 }
 
+/* f->ctx is the request the header was decided for, so the filter decides
+ * once per request and is a pointer compare for every further brigade of a
+ * large response.  httpd replaces the request for an internal redirect
+ * (ErrorDocument: f->r changes) and rebuilds the headers when it turns a
+ * response into an error (413, 416: hsts_insert_error_filter resets f->ctx
+ * to hsts_redecide). */
+static char hsts_redecide;
+
 static apr_status_t hsts_out_filter(ap_filter_t *f, apr_bucket_brigade *bb)
 {
-    hsts_filter_ctx *ctx = f->ctx;
-    request_rec *r = f->r;
-
-    if (ctx->r != r || ctx->status != r->status) {
-        ctx->r = r;
-        ctx->status = r->status;
-        hsts_decide(r, ctx);
+    if (f->ctx != f->r) {
+        hsts_decide(f->r, f->ctx == &hsts_redecide ? f->r : f->ctx);
+        f->ctx = f->r;
     }
     return ap_pass_brigade(f->next, bb);
+}
+
+/* Runs only when httpd sends an error response of its own. */
+static void hsts_insert_error_filter(request_rec *r)
+{
+    ap_filter_t *f;
+
+    for (f = r->output_filters; f; f = f->next) {
+        if (f->frec == hsts_filter_handle) {
+            f->ctx = &hsts_redecide;
+            return;
+        }
+    }
 }
 
 /* HSTSRedirect: runs once the per-directory configuration is known and
@@ -700,9 +748,7 @@ static int hsts_create_request(request_rec *r)
     /* Subrequests share the main request's protocol filters, and an
      * internal redirect carries them over (with f->r updated). */
     if (!r->main && !r->prev) {
-        hsts_filter_ctx *ctx = apr_pcalloc(r->pool, sizeof(*ctx));
-
-        ap_add_output_filter_handle(hsts_filter_handle, ctx, r,
+        ap_add_output_filter_handle(hsts_filter_handle, NULL, r,
                                     r->connection);
     }
     return DECLINED;
@@ -1322,6 +1368,8 @@ static void hsts_register_hooks(apr_pool_t *p)
     hsts_filter_handle = ap_register_output_filter("HSTS", hsts_out_filter,
                                                    NULL, AP_FTYPE_PROTOCOL);
     ap_hook_create_request(hsts_create_request, NULL, NULL, APR_HOOK_LAST);
+    ap_hook_insert_error_filter(hsts_insert_error_filter, NULL, NULL,
+                                APR_HOOK_MIDDLE);
     ap_hook_post_perdir_config(hsts_redirect_hook, NULL, NULL,
                                APR_HOOK_MIDDLE);
     ap_hook_check_config(hsts_check_config, NULL, NULL, APR_HOOK_MIDDLE);

@@ -5,6 +5,7 @@
 #
 #   scripts/deps.sh demo    build and run a demo httpd
 #   scripts/deps.sh test    also the test suite's tools
+#   scripts/deps.sh bench   also valgrind, wrk and h2load
 set -euo pipefail
 
 what=${1:-test}
@@ -15,7 +16,8 @@ pkgs="apache2-bin apache2-dev apache2-utils build-essential curl openssl
 case "$what" in
     demo) ;;
     test) pkgs="$pkgs python3-pytest nghttp2-client" ;;
-    *) echo "usage: $0 demo|test" >&2; exit 2 ;;
+    bench) pkgs="$pkgs valgrind wrk nghttp2-client procps" ;;
+    *) echo "usage: $0 demo|test|bench" >&2; exit 2 ;;
 esac
 
 if ! command -v dpkg-query >/dev/null 2>&1; then

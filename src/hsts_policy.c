@@ -491,25 +491,35 @@ size_t hsts_limits_format(const hsts_limits_t *l, char *buf, size_t len)
 
 int hsts_host_is_exempt(const char *host)
 {
-    size_t len = strlen(host);
-    const char *q;
+    const char *p, *label = host;
+    int digits = 1;     /* the last label is all digits so far */
+    size_t len;
 
-    if (len > 0 && host[len - 1] == '.') {
-        len--;      /* a fully qualified "localhost." is still localhost */
+    if (*host == '[') {
+        return 1;       /* bracketed IPv6 literal */
     }
-    if (len == 0 || host[0] == '[' || memchr(host, ':', len)) {
-        return 1;   /* IPv6 literal, bracketed or not */
+    /* One pass, no strlen: this runs for every HTTPS response. */
+    for (p = host; *p; p++) {
+        if (*p == ':') {
+            return 1;   /* IPv6 literal */
+        }
+        if (*p == '.') {
+            if (p[1] == '\0') {
+                break;  /* a fully qualified "localhost." is localhost */
+            }
+            label = p + 1;
+            digits = 1;
+        }
+        else if (*p < '0' || *p > '9') {
+            digits = 0;
+        }
     }
+    len = (size_t)(p - host);
     /* A valid domain's last label is never all digits, so a name whose
      * last label is all digits is an IPv4 literal. */
-    for (q = host + len; q > host && q[-1] >= '0' && q[-1] <= '9'; q--) {
-        continue;
-    }
-    if (q != host + len && (q == host || q[-1] == '.')) {
+    if (len == 0 || (digits && p > label)) {
         return 1;
     }
-    if (len >= 9 && hsts_name_is(host + len - 9, 9, "localhost")) {
-        return len == 9 || host[len - 10] == '.';
-    }
-    return 0;
+    return len >= 9 && hsts_name_is(p - 9, 9, "localhost")
+           && (len == 9 || p[-10] == '.');
 }

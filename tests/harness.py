@@ -152,18 +152,20 @@ class Httpd:
         return path
 
     # -- config ----------------------------------------------------------
-    def base_conf(self, modules=None, extra=""):
+    def base_conf(self, modules=None, extra="", log_level="warn hsts:debug",
+                  hsts=True):
         lines = [
             'ServerRoot "%s"' % self.dir,
             'DefaultRuntimeDir "%s"' % self.dir,
             'PidFile "%s/httpd.pid"' % self.dir,
             'ErrorLog "%s"' % self.error_log,
-            "LogLevel warn hsts:debug",
+            "LogLevel %s" % log_level,
             'LogFormat "%h \\"%r\\" %>s %{hsts}n" hsts',
             'CustomLog "%s" hsts' % self.access_log,
             "ServerName %s" % DOMAIN,
             'TypesConfig /etc/mime.types',
-            'ScriptSock "%s/cgid.sock"' % self.dir,
+            '<IfModule cgid_module>\n    ScriptSock "%s/cgid.sock"\n'
+            '</IfModule>' % self.dir,
             "Listen 127.0.0.1:%d" % self.tls_port,
             "Listen 127.0.0.1:%d" % self.plain_port,
             "Listen 127.0.0.1:%d" % self.backend_port,
@@ -175,7 +177,8 @@ class Httpd:
             lines += ["User www-data", "Group www-data"]
         mods = ["LoadModule %s_module %s/mod_%s.so"
                 % (m, modules_dir(), m) for m in (modules or BASE_MODULES)]
-        mods.append("LoadModule hsts_module %s" % MODULE)
+        if hsts:
+            mods.append("LoadModule hsts_module %s" % MODULE)
         return "\n".join(mods + lines) + "\n" + extra + "\n"
 
     def tls_vhost(self, body, server_name=DOMAIN, aliases="*.%s" % DOMAIN):

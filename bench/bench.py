@@ -1,0 +1,412 @@
+#!/usr/bin/env python3
+"""make bench: what mod_hsts costs, measured side by side in one run.
+
+1. Instructions per request (callgrind): a single-process prefork httpd
+   (-X) under valgrind --tool=callgrind --dump-after=ap_process_request,
+   so callgrind writes one dump per request; over one keep-alive
+   connection W warm-up requests are sent, then N measured ones, and the
+   N dumps' totals are averaged.  Start-up and the TLS handshake fall in
+   the warm-up dumps and are never counted; the spread of the N dumps
+   shows how repeatable the figure is.  (callgrind_control -z/-d would do
+   the same, but needs ptrace to interrupt a process blocked in a system
+   call, which sandboxes often forbid.)  Each configuration is compared
+   with a baseline that sends no header at all.
+2. Throughput: wrk (HTTP/1.1 keep-alive over TLS) and h2load (HTTP/2),
+   baseline and mod_hsts interleaved, median requests/s.
+3. Memory: allocations mod_hsts makes per request (from the call graph)
+   and child RSS before and after a long run.
+
+Figures, never assertions: `make test` does not time anything.
+Environment: BENCH_N (measured requests per callgrind run, default 200),
+BENCH_SECONDS (per throughput run, default 10), BENCH_ROUNDS (default 3),
+BENCH_OUT (write the Markdown results table there).
+"""
+
+import datetime
+import os
+import platform
+import re
+import shutil
+import socket
+import ssl
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, "..", "tests"))
+import harness  # noqa: E402
+
+N = int(os.environ.get("BENCH_N", "200"))
+WARMUP = 20
+SECONDS = int(os.environ.get("BENCH_SECONDS", "10"))
+ROUNDS = int(os.environ.get("BENCH_ROUNDS", "3"))
+FLOOR = os.path.join(HERE, ".libs", "mod_hsts_floor.so")
+POLICY = "max-age=31536000; includeSubDomains"
+
+PREFORK = ["mpm_prefork", "authz_core", "authz_host", "mime", "dir", "ssl",
+           "socache_shmcb", "headers", "setenvif", "env"]
+EVENT = ["mpm_event"] + PREFORK[1:] + ["http2"]
+
+TODAY = datetime.datetime.now(datetime.timezone.utc).date()
+
+
+def conf_for(h, key, modules):
+    """(config text, path, tls) for one measured configuration."""
+    root = h.docroot
+    ht_dirs = '<Directory "%s">\n    AllowOverride FileInfo\n</Directory>\n' \
+        % root
+    bodies = {
+        "base": "",
+        "floor": "",
+        "seeds": 'Header always set Strict-Transport-Security "%s" '
+                 'env=HTTPS' % POLICY,
+        "expr": 'Header always set Strict-Transport-Security "%s" '
+                '"expr=%%{HTTPS} == \'on\'"' % POLICY,
+        "hsts": 'HSTSPolicy "%s"' % POLICY,
+        "base_ht": ht_dirs,
+        "hsts_ht": 'HSTSPolicy "max-age=300"\n' + ht_dirs,
+        "rollout": 'HSTSPolicy "%s"\nHSTSRollout start=%s'
+                   % (POLICY, (TODAY - datetime.timedelta(days=10))),
+        "plain_base": "",
+        "plain_hsts": 'HSTSPolicy "%s"' % POLICY,
+    }
+    mods = list(modules)
+    if key == "floor":
+        mods_extra = "LoadModule hsts_floor_module %s\n" % FLOOR
+    else:
+        mods_extra = ""
+    uses_hsts = key.startswith("hsts") or key in ("rollout", "plain_hsts")
+    text = h.base_conf(modules=mods, log_level="warn", hsts=uses_hsts,
+                       extra=mods_extra + "KeepAliveTimeout 60\n"
+                       "MaxKeepAliveRequests 0\n")
+    # The same access log line for every configuration: logging the hsts
+    # note is the admin's choice, not the module's cost.
+    text = text.replace('%{hsts}n', '-')
+    tls = not key.startswith("plain")
+    vhost = h.tls_vhost if tls else h.plain_vhost
+    text += vhost(bodies[key])
+    path = "/a/b/index.html" if key.endswith("_ht") else "/index.html"
+    return text, path, tls
+
+
+def write_docroot(h):
+    h.write("index.html", "x" * 512)
+    h.write("a/b/index.html", "x" * 512)
+    h.write("a/.htaccess", "# tenant a\n")
+    h.write("a/b/.htaccess", "# tenant b\n")
+
+
+def keepalive_requests(port, tls, path, count, sock=None):
+    """Send `count` sequential keep-alive requests on one connection."""
+    if sock is None:
+        sock = socket.create_connection(("127.0.0.1", port), timeout=300)
+        if tls:
+            ctx = ssl.create_default_context()
+            ctx.check_hostname = False
+            ctx.verify_mode = ssl.CERT_NONE
+            sock = ctx.wrap_socket(sock, server_hostname=harness.DOMAIN)
+    req = ("GET %s HTTP/1.1\r\nHost: %s\r\n\r\n"
+           % (path, harness.DOMAIN)).encode()
+    buf = b""
+    for _ in range(count):
+        sock.sendall(req)
+        while True:
+            head_end = buf.find(b"\r\n\r\n")
+            if head_end >= 0:
+                head = buf[:head_end].decode("latin-1")
+                m = re.search(r"(?i)content-length:\s*(\d+)", head)
+                total = head_end + 4 + (int(m.group(1)) if m else 0)
+                if len(buf) >= total:
+                    if not head.startswith("HTTP/1.1 200"):
+                        raise RuntimeError("unexpected response: " + head)
+                    buf = buf[total:]
+                    break
+            chunk = sock.recv(65536)
+            if not chunk:
+                raise RuntimeError("connection closed")
+            buf += chunk
+    return sock
+
+
+def callgrind(pki, key):
+    """Instructions (and allocations) per request for one configuration."""
+    h = harness.Httpd(pki, "bench-" + key)
+    write_docroot(h)
+    text, path, tls = conf_for(h, key, PREFORK)
+    h.configure(text)
+    out = os.path.join(h.dir, "cg.out")
+    proc = subprocess.Popen(
+        ["valgrind", "--tool=callgrind", "--vgdb=no",
+         "--dump-after=ap_process_request", "--callgrind-out-file=" + out,
+         harness.httpd_binary(), "-X", "-f", h.conf_path],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    port = h.tls_port if tls else h.plain_port
+    deadline = time.time() + 180
+    try:
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", port),
+                                         timeout=1).close()
+                break
+            except OSError:
+                if proc.poll() is not None or time.time() > deadline:
+                    raise RuntimeError("httpd under callgrind did not "
+                                       "start:\n" + h.read_log())
+                time.sleep(0.5)
+        # httpd (even with -X) switches to its User when started as root:
+        # let that user write callgrind's dumps.
+        os.chmod(h.dir, 0o777)
+        for name in os.listdir(h.dir):
+            if name.startswith("cg.out"):
+                os.chmod(os.path.join(h.dir, name), 0o666)
+        sock = keepalive_requests(port, tls, path, WARMUP + N)
+        sock.close()
+        proc.terminate()
+        proc.wait(timeout=120)
+        dumps = sorted((int(p.rsplit(".", 1)[1]), p) for p in
+                       (os.path.join(h.dir, n) for n in os.listdir(h.dir))
+                       if re.search(r"cg\.out\.\d+$", p))
+        # dump k ends with request k's ap_process_request; the probe
+        # connections made while waiting for the port send no request
+        measured = [p for _, p in dumps][-N:]
+        if len(dumps) < WARMUP + N:
+            raise RuntimeError("expected %d dumps, got %d"
+                               % (WARMUP + N, len(dumps)))
+        totals = []
+        for p in measured:
+            with open(p) as f:
+                m = re.search(r"^(?:summary|totals): (\d+)", f.read(),
+                              re.M)
+            totals.append(int(m.group(1)))
+        last = measured[-1]
+        with open(last) as f:
+            last_text = f.read()
+        kept = os.path.join(tempfile.gettempdir(),
+                            "mod_hsts-bench-%s.callgrind" % key)
+        shutil.copy(last, kept)
+        return {"per_request": statistics.mean(totals),
+                "spread": (min(totals), max(totals)),
+                "allocs": count_allocs(last_text),
+                "functions": self_costs(last)}
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        h.cleanup()
+
+
+def count_allocs(text):
+    """Calls to apr_palloc/apr_pcalloc made from mod_hsts functions."""
+    names = {}
+    fn = None
+    calls = 0
+    pending = None
+    for line in text.splitlines():
+        m = re.match(r"^(c?fn)=\((\d+)\)(?: (.*))?$", line)
+        if m:
+            kind, ident, name = m.groups()
+            if name:
+                names[ident] = name
+            name = names.get(ident, "")
+            if kind == "fn":
+                fn = name
+                pending = None
+            else:
+                pending = name
+            continue
+        if line.startswith("calls=") and pending is not None:
+            if fn and fn.startswith("hsts_") and pending in (
+                    "apr_palloc", "apr_pcalloc"):
+                calls += int(line[6:].split()[0])
+            pending = None
+    return calls
+
+
+def self_costs(dump):
+    """Exclusive instructions per function in one callgrind dump."""
+    res = subprocess.run(["callgrind_annotate", "--threshold=100", dump],
+                         capture_output=True, text=True)
+    costs = {}
+    for line in res.stdout.splitlines():
+        m = re.match(r"^\s*([\d,]+) \([^)]*\)\s+(\S+)", line)
+        if m and not m.group(2).startswith(("PROGRAM", "<")):
+            name = m.group(2).split(":")[-1]
+            costs[name] = costs.get(name, 0) + int(m.group(1).replace(",",
+                                                                     ""))
+    return costs
+
+
+def child_rss(parent_pid):
+    total = 0
+    res = subprocess.run(["ps", "-o", "rss=", "--ppid", str(parent_pid)],
+                         capture_output=True, text=True)
+    for v in res.stdout.split():
+        total += int(v)
+    return total
+
+
+def throughput(pki, key, http2):
+    """requests/s of one wrk or h2load run on a normal event-MPM httpd."""
+    h = harness.Httpd(pki, "tput-" + key)
+    write_docroot(h)
+    text, path, _ = conf_for(h, key, EVENT)
+    h.configure(text)
+    h.start()
+    try:
+        url = "https://127.0.0.1:%d%s" % (h.tls_port, path)
+        if http2:
+            cmd = ["h2load", "-c", "50", "-t", "2", "-m", "10", "-D",
+                   str(SECONDS), "-H", ":authority: " + harness.DOMAIN, url]
+            out = subprocess.run(cmd, capture_output=True, text=True).stdout
+            m = re.search(r"finished in [\d.]+\w+, ([\d.]+) req/s", out)
+        else:
+            cmd = ["wrk", "-t", "2", "-c", "50", "-d", "%ds" % SECONDS,
+                   "-H", "Host: " + harness.DOMAIN, url]
+            out = subprocess.run(cmd, capture_output=True, text=True).stdout
+            m = re.search(r"Requests/sec:\s+([\d.]+)", out)
+        if not m:
+            raise RuntimeError("could not read %s output:\n%s"
+                               % (cmd[0], out))
+        rss = child_rss(h.proc.pid)
+        return float(m.group(1)), rss
+    finally:
+        h.stop()
+        h.cleanup()
+
+
+def versions():
+    httpd = subprocess.run([harness.httpd_binary(), "-v"],
+                           capture_output=True, text=True).stdout
+    m = re.search(r"Apache/([\d.]+)", httpd)
+    ossl = subprocess.run(["openssl", "version"], capture_output=True,
+                          text=True).stdout.strip()
+    cpu = "?"
+    try:
+        with open("/proc/cpuinfo") as f:
+            cpu = re.search(r"model name\s*:\s*(.*)", f.read()).group(1)
+    except (OSError, AttributeError):
+        pass
+    return m.group(1) if m else "?", ossl, cpu
+
+
+def main():
+    for tool in ("valgrind", "callgrind_annotate", "wrk", "h2load"):
+        if not shutil.which(tool):
+            sys.exit("bench: %s is missing (scripts/deps.sh bench installs "
+                     "it)" % tool)
+    pki_dir = tempfile.mkdtemp(prefix="hsts-bench-pki-")
+    os.chmod(pki_dir, 0o755)
+    pki = harness.PKI(pki_dir)
+
+    keys = ["base", "floor", "seeds", "expr", "hsts", "base_ht", "hsts_ht",
+            "rollout", "plain_base", "plain_hsts"]
+    cg = {}
+    for key in keys:
+        print("callgrind: %-10s ..." % key, end=" ", flush=True)
+        cg[key] = callgrind(pki, key)
+        print("%.0f instructions/request (min %d, max %d)"
+              % ((cg[key]["per_request"],) + cg[key]["spread"]))
+
+    def added(key, base="base"):
+        return cg[key]["per_request"] - cg[base]["per_request"]
+
+    floor, seeds, expr, hsts = (added("floor"), added("seeds"),
+                                added("expr"), added("hsts"))
+    rows = [
+        ("baseline: no header, mod_hsts not loaded",
+         "%.0f" % cg["base"]["per_request"], ""),
+        ("(a) floor: one precomputed header set in fixups",
+         "+%.0f" % floor, ""),
+        ("(b) `Header always set ... env=HTTPS` (the seeds' line)",
+         "+%.0f" % seeds, ""),
+        ("(c) `Header always set ... \"expr=%{HTTPS} == 'on'\"`",
+         "+%.0f" % expr, ""),
+        ("(d) `HSTSPolicy`", "+%.0f" % hsts,
+         "d/a = %.2f, d/c = %.2f" % (hsts / floor, hsts / expr)),
+        ("(e) `HSTSPolicy` in `.htaccess` two directories deep",
+         "+%.0f" % added("hsts_ht", "base_ht"),
+         "vs. the same `.htaccess` files without it (%.0f)"
+         % cg["base_ht"]["per_request"]),
+        ("(f) `HSTSPolicy` + `HSTSRollout` (ramping)",
+         "+%.0f" % added("rollout"), "f/a = %.2f" % (added("rollout")
+                                                     / floor)),
+        ("(g) plain HTTP with a policy configured",
+         "%+.0f" % added("plain_hsts", "plain_base"),
+         "vs. plain-HTTP baseline (%.0f)" % cg["plain_base"]["per_request"]),
+    ]
+
+    tput = {}
+    for proto, http2 in (("HTTP/1.1", False), ("HTTP/2", True)):
+        runs = {"base": [], "hsts": []}
+        rss = {"base": [], "hsts": []}
+        for r in range(ROUNDS):
+            for key in ("base", "hsts"):
+                print("%s %s round %d ..." % (proto, key, r + 1), end=" ",
+                      flush=True)
+                rps, kb = throughput(pki, key, http2)
+                runs[key].append(rps)
+                rss[key].append(kb)
+                print("%.0f req/s, children RSS %d kB" % (rps, kb))
+        tput[proto] = (statistics.median(runs["base"]),
+                       statistics.median(runs["hsts"]),
+                       max(rss["base"]), max(rss["hsts"]))
+
+    httpd_v, ossl, cpu = versions()
+    lines = []
+    lines.append("Measured %s on %s (%s, %d cores), httpd %s, %s; "
+                 "N=%d measured requests per callgrind run, throughput "
+                 "%d x %d s."
+                 % (datetime.date.today().isoformat(), platform.node() or
+                    "?", cpu, os.cpu_count() or 0, httpd_v, ossl, N, ROUNDS,
+                    SECONDS))
+    lines.append("")
+    lines.append("| instructions per keep-alive TLS request | count | "
+                 "ratio |")
+    lines.append("|---|---|---|")
+    for label, value, ratio in rows:
+        lines.append("| %s | %s | %s |" % (label, value, ratio))
+    lines.append("")
+    lines.append("| throughput (median of %d) | baseline req/s | "
+                 "mod_hsts req/s | ratio | children RSS kB (base / "
+                 "mod_hsts) |" % ROUNDS)
+    lines.append("|---|---|---|---|---|")
+    for proto, (b, m, rb, rm) in tput.items():
+        lines.append("| %s, 50 connections | %.0f | %.0f | %.3f | %d / %d |"
+                     % (proto, b, m, m / b, rb, rm))
+    lines.append("")
+    lines.append("Allocations by mod_hsts functions per request "
+                 "(apr_palloc/apr_pcalloc calls, from the call graph): "
+                 "%.2f" % cg["hsts"]["allocs"])
+    lines.append("")
+    lines.append("Where `HSTSPolicy`'s instructions go: functions whose "
+                 "own (exclusive) cost per request grew by 10 or more over "
+                 "the baseline, and mod_hsts' functions:")
+    lines.append("")
+    for key, title in (("hsts", "(d) HSTSPolicy over TLS"),
+                       ("plain_hsts", "(g) plain HTTP")):
+        base = cg["plain_base" if key == "plain_hsts" else "base"]
+        fn, bf = cg[key]["functions"], base["functions"]
+        grown = sorted(((fn.get(k, 0) - bf.get(k, 0), k)
+                        for k in set(fn) | set(bf)), reverse=True)
+        lines.append("    %s:" % title)
+        for delta, name in grown:
+            if delta >= 10 or (name.startswith("hsts_") and delta > 0):
+                lines.append("        %+7.0f  %s" % (delta, name))
+        lines.append("")
+    text = "\n".join(lines) + "\n"
+    print()
+    print(text)
+    out = os.environ.get("BENCH_OUT")
+    if out:
+        with open(out, "w") as f:
+            f.write(text)
+    print("callgrind dumps kept in %s/mod_hsts-bench-*.callgrind (inspect "
+          "with callgrind_annotate)" % tempfile.gettempdir())
+    shutil.rmtree(pki_dir, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,51 @@
+/* Licensed to the Apache Software Foundation (ASF) under one or more
+ * contributor license agreements; and to You under the Apache License,
+ * Version 2.0 (the "License"); you may not use this file except in
+ * compliance with the License.  You may obtain a copy of the License at
+ *
+ *     http://www.apache.org/licenses/LICENSE-2.0
+ *
+ * Unless required by applicable law or agreed to in writing, software
+ * distributed under the License is distributed on an "AS IS" BASIS,
+ * WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+ * See the License for the specific language governing permissions and
+ * limitations under the License.
+ */
+
+/*
+ * mod_hsts_floor: the benchmark's yardstick, never for production.  Sets
+ * one precomputed Strict-Transport-Security header in a fixups hook and
+ * does nothing else: no TLS test, no configuration, no de-duplication.
+ * What it costs is the price of the header bytes themselves (formatting,
+ * httpd's header scan, encryption), the floor for any HSTS module.
+ */
+
+#include "httpd.h"
+#include "http_config.h"
+#include "http_request.h"
+
+static int hsts_floor_fixups(request_rec *r)
+{
+    apr_table_setn(r->err_headers_out, "Strict-Transport-Security",
+                   "max-age=31536000; includeSubDomains");
+    return DECLINED;
+}
+
+static void hsts_floor_register_hooks(apr_pool_t *p)
+{
+    (void)p;
+    ap_hook_fixups(hsts_floor_fixups, NULL, NULL, APR_HOOK_MIDDLE);
+}
+
+AP_DECLARE_MODULE(hsts_floor) = {
+    STANDARD20_MODULE_STUFF,
+    NULL,
+    NULL,
+    NULL,
+    NULL,
+    NULL,
+    hsts_floor_register_hooks
+#if defined(AP_MODULE_HAS_FLAGS)
+    , AP_MODULE_FLAG_NONE
+#endif
+};
