@@ -4,6 +4,7 @@
 #   make install    install with apxs (+ a2enmod files on Debian layouts)
 #   make test       C unit tests, then the pytest suite against real httpd
 #   make demo       a throwaway HTTPS httpd on loopback showing the header
+#   make fuzz       libFuzzer on every config parser (FUZZ_SECONDS, 60)
 #   make bench      instructions per request (callgrind), throughput (wrk,
 #                   h2load), memory; prints figures, asserts nothing
 #   make clean
@@ -24,8 +25,8 @@ PURE = src/hsts_policy.c src/hsts_rollout.c
 
 MODS_AVAILABLE = /etc/apache2/mods-available
 
-.PHONY: all install test unit pytest demo bench clean deps-test deps-demo \
-        deps-bench
+.PHONY: all install test unit pytest demo bench fuzz clean deps-test \
+        deps-demo deps-bench deps-fuzz
 
 all: .libs/mod_hsts.so
 
@@ -56,6 +57,25 @@ deps-demo:
 deps-bench:
 	@scripts/deps.sh bench
 
+deps-fuzz:
+	@scripts/deps.sh fuzz
+
+FUZZ_SECONDS ?= 60
+FUZZ_CC ?= clang
+
+tests/fuzz/fuzz_config: tests/fuzz/fuzz_config.c $(PURE) $(HDR)
+	$(FUZZ_CC) -g -O1 -fsanitize=fuzzer,address,undefined \
+	    -fno-sanitize-recover=all -I include $(WARN) -o $@ \
+	    tests/fuzz/fuzz_config.c $(PURE)
+
+# New inputs go to a scratch directory; tests/fuzz/corpus is the seed set.
+fuzz: deps-fuzz
+	$(MAKE) tests/fuzz/fuzz_config
+	scratch=$$(mktemp -d) && \
+	    ./tests/fuzz/fuzz_config -max_total_time=$(FUZZ_SECONDS) \
+	        -print_final_stats=1 $$scratch tests/fuzz/corpus && \
+	    rm -rf $$scratch
+
 pytest: .libs/mod_hsts.so
 	cd tests && $(PYTHON) -m pytest -q -ra $(PYTEST_ARGS)
 
@@ -76,4 +96,5 @@ bench: deps-bench
 clean:
 	rm -rf .libs src/.libs bench/.libs *.la *.lo *.slo *.o src/*.lo \
 	    src/*.slo src/*.o bench/*.la bench/*.lo bench/*.slo bench/*.o \
-	    tests/unit/test_policy tests/__pycache__ tests/.pytest_cache
+	    tests/unit/test_policy tests/fuzz/fuzz_config tests/__pycache__ \
+	    tests/.pytest_cache

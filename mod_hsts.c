@@ -389,53 +389,18 @@ static const char *hsts_cmd_redirect(cmd_parms *cmd, void *mconfig,
 {
     hsts_dir_conf *conf = mconfig;
     hsts_redirect *rd = apr_pcalloc(cmd->pool, sizeof(*rd));
-    int i;
+    hsts_redirect_t parsed;
+    char err[HSTS_ERR_MAX];
 
-    if (argc < 1) {
-        return apr_psprintf(cmd->pool, "%s needs on or off",
-                            cmd->cmd->name);
+    if (hsts_redirect_parse((const char *const *)argv, argc, &parsed,
+                            err, sizeof(err)) != 0) {
+        return apr_psprintf(cmd->pool, "%s: %s", cmd->cmd->name, err);
     }
-    if (!strcasecmp(argv[0], "on")) {
-        rd->on = 1;
-    }
-    else if (strcasecmp(argv[0], "off")) {
-        return apr_psprintf(cmd->pool, "%s: expected on or off, got '%s'",
-                            cmd->cmd->name, argv[0]);
-    }
-    rd->port = "";
-    for (i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        char *end;
-        long n;
-
-        if (!rd->on) {
-            return apr_psprintf(cmd->pool, "%s: '%s' makes no sense with "
-                                "off", cmd->cmd->name, a);
-        }
-        if (!strncasecmp(a, "status=", 7)) {
-            n = strtol(a + 7, &end, 10);
-            if (*end || (n != 301 && n != 302 && n != 307 && n != 308)) {
-                return apr_psprintf(cmd->pool, "%s: bad '%s' (status is "
-                                    "301, 302, 307 or 308)",
-                                    cmd->cmd->name, a);
-            }
-            rd->status = (int)n;
-        }
-        else if (!strncasecmp(a, "port=", 5)) {
-            n = strtol(a + 5, &end, 10);
-            if (*end || !apr_isdigit(a[5]) || n < 1 || n > 65535) {
-                return apr_psprintf(cmd->pool, "%s: bad '%s' (port is "
-                                    "1-65535)", cmd->cmd->name, a);
-            }
-            rd->port = n == 443 ? "" : apr_psprintf(cmd->pool, ":%ld", n);
-            rd->port_num = (int)n;
-        }
-        else {
-            return apr_psprintf(cmd->pool, "%s: unknown argument '%s' "
-                                "(expected status=N or port=N)",
-                                cmd->cmd->name, a);
-        }
-    }
+    rd->on = parsed.on;
+    rd->status = parsed.status;
+    rd->port_num = parsed.port;
+    rd->port = !parsed.port || parsed.port == 443 ? ""
+               : apr_psprintf(cmd->pool, ":%d", parsed.port);
     rd->source = hsts_cmd_source(cmd);
     rd->file = cmd->directive ? cmd->directive->filename : NULL;
     rd->line = cmd->directive ? cmd->directive->line_num : 0;
@@ -598,14 +563,15 @@ static void hsts_decide(request_rec *r, const request_rec *prev)
                                                      &hsts_module);
     const hsts_rule *rule = conf ? conf->rule : NULL;
     const char *value = NULL, *what, *foreign = NULL;
-    int keep;
+    int keep, debug;
 
     if (!rule) {
         return;     /* no HSTSPolicy for this request: not ours to touch */
     }
     /* Replacing needs no look at err_headers_out: setn replaces. */
     keep = conf->upstream == HSTS_UPSTREAM_KEEP;
-    if (keep || APLOGrdebug(r)) {
+    debug = APLOGrdebug(r);
+    if (keep || debug) {
         foreign = hsts_foreign(r, prev);
     }
     if (!hsts_is_tls(r)) {
@@ -659,7 +625,7 @@ static void hsts_decide(request_rec *r, const request_rec *prev)
         }
     }
 
-    if (APLOGrdebug(r)) {
+    if (debug) {
         ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r,
                       "%s for %s (status %d, host %s): %s; policy from %s%s",
                       what, r->uri ? r->uri : "-", r->status,

@@ -5,16 +5,18 @@
    (-X) under valgrind --tool=callgrind --dump-after=ap_process_request,
    so callgrind writes one dump per request; over one keep-alive
    connection W warm-up requests are sent, then N measured ones, and the
-   N dumps' totals are averaged.  Start-up and the TLS handshake fall in
-   the warm-up dumps and are never counted; the spread of the N dumps
-   shows how repeatable the figure is.  (callgrind_control -z/-d would do
-   the same, but needs ptrace to interrupt a process blocked in a system
-   call, which sandboxes often forbid.)  Each configuration is compared
+   median of the N dumps' totals is the figure.  Start-up and the TLS
+   handshake fall in the warm-up dumps and are never counted; the spread
+   of the N dumps shows how repeatable the figure is.
+   (callgrind_control -z/-d would do the same, but needs ptrace to
+   interrupt a process blocked in a system call, which sandboxes often
+   forbid.)  Each configuration is compared
    with a baseline that sends no header at all.
 2. Throughput: wrk (HTTP/1.1 keep-alive over TLS) and h2load (HTTP/2),
    baseline and mod_hsts interleaved, median requests/s.
-3. Memory: allocations mod_hsts makes per request (from the call graph)
-   and child RSS before and after a long run.
+3. Memory: allocations mod_hsts' functions make per request (from the
+   call graph) and the children's RSS before and after each throughput
+   run.
 
 Figures, never assertions: `make test` does not time anything.
 Environment: BENCH_N (measured requests per callgrind run, default 200),
@@ -51,6 +53,7 @@ PREFORK = ["mpm_prefork", "authz_core", "authz_host", "mime", "dir", "ssl",
 EVENT = ["mpm_event"] + PREFORK[1:] + ["http2"]
 
 TODAY = datetime.datetime.now(datetime.timezone.utc).date()
+FILTER_SIZE = 40    # sizeof(ap_filter_t) on LP64: 5 pointers
 
 
 def conf_for(h, key, modules):
@@ -187,7 +190,7 @@ def callgrind(pki, key):
         kept = os.path.join(tempfile.gettempdir(),
                             "mod_hsts-bench-%s.callgrind" % key)
         shutil.copy(last, kept)
-        return {"per_request": statistics.mean(totals),
+        return {"per_request": statistics.median(totals),
                 "spread": (min(totals), max(totals)),
                 "allocs": count_allocs(last_text),
                 "functions": self_costs(last)}
@@ -256,6 +259,8 @@ def throughput(pki, key, http2):
     h.configure(text)
     h.start()
     try:
+        time.sleep(1)
+        rss_before = child_rss(h.proc.pid)
         url = "https://127.0.0.1:%d%s" % (h.tls_port, path)
         if http2:
             cmd = ["h2load", "-c", "50", "-t", "2", "-m", "10", "-D",
@@ -270,8 +275,7 @@ def throughput(pki, key, http2):
         if not m:
             raise RuntimeError("could not read %s output:\n%s"
                                % (cmd[0], out))
-        rss = child_rss(h.proc.pid)
-        return float(m.group(1)), rss
+        return float(m.group(1)), (rss_before, child_rss(h.proc.pid))
     finally:
         h.stop()
         h.cleanup()
@@ -349,10 +353,11 @@ def main():
                 rps, kb = throughput(pki, key, http2)
                 runs[key].append(rps)
                 rss[key].append(kb)
-                print("%.0f req/s, children RSS %d kB" % (rps, kb))
+                print("%.0f req/s, children RSS %d kB before, %d kB after"
+                      % ((rps,) + kb))
         tput[proto] = (statistics.median(runs["base"]),
                        statistics.median(runs["hsts"]),
-                       max(rss["base"]), max(rss["hsts"]))
+                       rss["base"][-1], rss["hsts"][-1])
 
     httpd_v, ossl, cpu = versions()
     lines = []
@@ -370,16 +375,19 @@ def main():
         lines.append("| %s | %s | %s |" % (label, value, ratio))
     lines.append("")
     lines.append("| throughput (median of %d) | baseline req/s | "
-                 "mod_hsts req/s | ratio | children RSS kB (base / "
-                 "mod_hsts) |" % ROUNDS)
+                 "mod_hsts req/s | ratio | children RSS kB before -> after "
+                 "(baseline; mod_hsts) |" % ROUNDS)
     lines.append("|---|---|---|---|---|")
     for proto, (b, m, rb, rm) in tput.items():
-        lines.append("| %s, 50 connections | %.0f | %.0f | %.3f | %d / %d |"
-                     % (proto, b, m, m / b, rb, rm))
+        lines.append("| %s, 50 connections | %.0f | %.0f | %.3f | "
+                     "%d -> %d; %d -> %d |"
+                     % ((proto, b, m, m / b) + rb + rm))
     lines.append("")
-    lines.append("Allocations by mod_hsts functions per request "
+    lines.append("Allocations by mod_hsts' functions per request "
                  "(apr_palloc/apr_pcalloc calls, from the call graph): "
-                 "%.2f" % cg["hsts"]["allocs"])
+                 "%d; beyond that httpd allocates the ap_filter_t (%d "
+                 "bytes on this build) when the filter is added."
+                 % (cg["hsts"]["allocs"], FILTER_SIZE))
     lines.append("")
     lines.append("Where `HSTSPolicy`'s instructions go: functions whose "
                  "own (exclusive) cost per request grew by 10 or more over "

@@ -78,6 +78,18 @@ int hsts_limits_apply(const hsts_limits_t *l, hsts_policy_t *p,
 /* The limits in HSTSOverrideLimits syntax, for messages and dumps. */
 size_t hsts_limits_format(const hsts_limits_t *l, char *buf, size_t len);
 
+/* HSTSRedirect's arguments: on|off [status=301|302|307|308] [port=N]. */
+typedef struct {
+    int on;
+    int status;                 /* 0: chosen per method */
+    int port;                   /* 0: 443 */
+} hsts_redirect_t;
+
+/* Parse HSTSRedirect arguments.  Returns 0, or -1 with a message naming
+ * the bad argument in err. */
+int hsts_redirect_parse(const char *const *args, int nargs,
+                        hsts_redirect_t *out, char *err, size_t errlen);
+
 /* Non-zero when a UA would not note an HSTS host for this name: IPv4 and
  * IPv6 literals (RFC 6797 section 8.1.1), and "localhost" and its
  * subdomains, which a cached entry would break for every local server. */

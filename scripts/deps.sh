@@ -6,6 +6,7 @@
 #   scripts/deps.sh demo    build and run a demo httpd
 #   scripts/deps.sh test    also the test suite's tools
 #   scripts/deps.sh bench   also valgrind, wrk and h2load
+#   scripts/deps.sh fuzz    clang and its libFuzzer/sanitizer runtime
 set -euo pipefail
 
 what=${1:-test}
@@ -17,7 +18,8 @@ case "$what" in
     demo) ;;
     test) pkgs="$pkgs python3-pytest nghttp2-client" ;;
     bench) pkgs="$pkgs valgrind wrk nghttp2-client procps" ;;
-    *) echo "usage: $0 demo|test|bench" >&2; exit 2 ;;
+    fuzz) pkgs="build-essential clang libclang-rt-dev" ;;
+    *) echo "usage: $0 demo|test|bench|fuzz" >&2; exit 2 ;;
 esac
 
 if ! command -v dpkg-query >/dev/null 2>&1; then

@@ -489,37 +489,96 @@ size_t hsts_limits_format(const hsts_limits_t *l, char *buf, size_t len)
     return n < 0 ? 0 : (size_t)n;
 }
 
+/* A decimal number in [lo, hi], digits only; -1 otherwise. */
+static long hsts_small_number(const char *v, long lo, long hi)
+{
+    long n = 0;
+    size_t i;
+
+    for (i = 0; v[i]; i++) {
+        if (v[i] < '0' || v[i] > '9' || i >= 6) {
+            return -1;
+        }
+        n = n * 10 + (v[i] - '0');
+    }
+    return i > 0 && n >= lo && n <= hi ? n : -1;
+}
+
+int hsts_redirect_parse(const char *const *args, int nargs,
+                        hsts_redirect_t *out, char *err, size_t errlen)
+{
+    int i;
+
+    memset(out, 0, sizeof(*out));
+    if (nargs < 1) {
+        return hsts_fail(err, errlen, "needs on or off");
+    }
+    if (hsts_name_is(args[0], strlen(args[0]), "on")) {
+        out->on = 1;
+    }
+    else if (!hsts_name_is(args[0], strlen(args[0]), "off")) {
+        return hsts_fail(err, errlen, "expected on or off, got '%.*s'",
+                         HSTS_ECHO_MAX, args[0]);
+    }
+    for (i = 1; i < nargs; i++) {
+        const char *a = args[i];
+        long n;
+
+        if (!out->on) {
+            return hsts_fail(err, errlen, "'%.*s' makes no sense with off",
+                             HSTS_ECHO_MAX, a);
+        }
+        if (hsts_name_is(a, strlen(a) < 7 ? strlen(a) : 7, "status=")) {
+            n = hsts_small_number(a + 7, 300, 308);
+            if (n != 301 && n != 302 && n != 307 && n != 308) {
+                return hsts_fail(err, errlen, "bad '%.*s' (status is 301, "
+                                 "302, 307 or 308)", HSTS_ECHO_MAX, a);
+            }
+            out->status = (int)n;
+        }
+        else if (hsts_name_is(a, strlen(a) < 5 ? strlen(a) : 5, "port=")) {
+            n = hsts_small_number(a + 5, 1, 65535);
+            if (n < 0) {
+                return hsts_fail(err, errlen, "bad '%.*s' (port is "
+                                 "1-65535)", HSTS_ECHO_MAX, a);
+            }
+            out->port = (int)n;
+        }
+        else {
+            return hsts_fail(err, errlen, "unknown argument '%.*s' "
+                             "(expected status=N or port=N)",
+                             HSTS_ECHO_MAX, a);
+        }
+    }
+    return 0;
+}
+
 int hsts_host_is_exempt(const char *host)
 {
-    const char *p, *label = host;
-    int digits = 1;     /* the last label is all digits so far */
-    size_t len;
+    size_t len = strlen(host);
+    const char *q;
+    char last;
 
-    if (*host == '[') {
-        return 1;       /* bracketed IPv6 literal */
+    if (len > 0 && host[len - 1] == '.') {
+        len--;      /* a fully qualified "localhost." is still localhost */
     }
-    /* One pass, no strlen: this runs for every HTTPS response. */
-    for (p = host; *p; p++) {
-        if (*p == ':') {
-            return 1;   /* IPv6 literal */
-        }
-        if (*p == '.') {
-            if (p[1] == '\0') {
-                break;  /* a fully qualified "localhost." is localhost */
-            }
-            label = p + 1;
-            digits = 1;
-        }
-        else if (*p < '0' || *p > '9') {
-            digits = 0;
-        }
+    if (len == 0 || host[0] == '[' || memchr(host, ':', len)) {
+        return 1;   /* IPv6 literal, bracketed or not */
     }
-    len = (size_t)(p - host);
-    /* A valid domain's last label is never all digits, so a name whose
-     * last label is all digits is an IPv4 literal. */
-    if (len == 0 || (digits && p > label)) {
-        return 1;
+    /* This runs for every HTTPS response: decide on the last character
+     * first.  A valid domain's last label is never all digits, so a name
+     * whose last label is all digits is an IPv4 literal. */
+    last = host[len - 1];
+    if (last >= '0' && last <= '9') {
+        for (q = host + len; q > host && q[-1] >= '0' && q[-1] <= '9';
+             q--) {
+            continue;
+        }
+        return q == host || q[-1] == '.';
     }
-    return len >= 9 && hsts_name_is(p - 9, 9, "localhost")
-           && (len == 9 || p[-10] == '.');
+    if ((last == 't' || last == 'T') && len >= 9
+        && hsts_name_is(host + len - 9, 9, "localhost")) {
+        return len == 9 || host[len - 10] == '.';
+    }
+    return 0;
 }

@@ -277,6 +277,18 @@ class Httpd:
                 f.seek(self.log_offset)
             return f.read()
 
+    def access_line(self, needle, timeout=10):
+        """The last access log line containing `needle`.  httpd logs a
+        request after sending the response, so wait for it."""
+        deadline = time.time() + timeout
+        while True:
+            with open(self.access_log) as f:
+                lines = [l.rstrip("\n") for l in f if needle in l]
+            if lines or time.time() > deadline:
+                assert lines, "no access log line with %r" % needle
+                return lines[-1]
+            time.sleep(0.05)
+
     def unexpected_log_lines(self):
         bad = []
         for line in self.read_log().splitlines():

@@ -48,6 +48,17 @@ BAD = [
     ('HSTSPolicy "max-age=1" extra', "unexpected 'extra'"),
     ("HSTSUpstreamHeader merge", "HSTSUpstreamHeader: unknown value "
      "'merge'"),
+    ("HSTSRedirect", "HSTSRedirect: needs on or off"),
+    ("HSTSRedirect yes", "HSTSRedirect: expected on or off, got 'yes'"),
+    ("HSTSRedirect on status=303", "HSTSRedirect: bad 'status=303'"),
+    ("HSTSRedirect on status=30x", "HSTSRedirect: bad 'status=30x'"),
+    ("HSTSRedirect on port=0", "HSTSRedirect: bad 'port=0' (port is "
+     "1-65535)"),
+    ("HSTSRedirect on port=70000", "HSTSRedirect: bad 'port=70000'"),
+    ("HSTSRedirect on port=-1", "HSTSRedirect: bad 'port=-1'"),
+    ("HSTSRedirect on code=301", "HSTSRedirect: unknown argument "
+     "'code=301'"),
+    ("HSTSRedirect off status=301", "'status=301' makes no sense with off"),
 ]
 
 
@@ -58,7 +69,7 @@ def test_rejected(httpd, line, message):
     assert "Syntax error on line 3 of %s" % site in out, out
     assert message in out, out
     directive = line.split()[0]
-    assert directive + (":" if "needs" not in message else "") in out, out
+    assert directive in out, out
 
 
 @pytest.mark.parametrize("line", [
@@ -70,6 +81,9 @@ def test_rejected(httpd, line, message):
     'HSTSPolicy "max-age=0"',
     "HSTSUpstreamHeader keep",
     "HSTSUpstreamHeader Replace",
+    "HSTSRedirect on",
+    "HSTSRedirect On status=308 port=8443",
+    "HSTSRedirect off",
 ])
 def test_accepted(httpd, line):
     _, (rc, out) = check(httpd, line)

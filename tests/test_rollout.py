@@ -89,10 +89,10 @@ def test_startup_log(httpd):
 def test_notes(httpd):
     httpd.curl("/?pending-note", host="future." + harness.DOMAIN)
     httpd.curl("/?rollout-note", host="past." + harness.DOMAIN)
-    with open(httpd.access_log) as f:
-        log = f.read()
-    assert "/?pending-note HTTP/1.1\" 200 rollout-pending" in log
-    assert "/?rollout-note HTTP/1.1\" 200 rollout" in log
+    assert httpd.access_line("pending-note").endswith(
+        "/?pending-note HTTP/1.1\" 200 rollout-pending")
+    assert httpd.access_line("rollout-note").endswith(
+        "/?rollout-note HTTP/1.1\" 200 rollout")
 
 
 @pytest.mark.parametrize("args,message", [

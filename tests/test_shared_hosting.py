@@ -106,8 +106,7 @@ def test_tenant_policy(httpd, host, tenant, want, clamped):
     res = httpd.curl("/%s/?%s" % (tenant, tag), host=host)
     assert res.status == 200, res
     assert res.sts == ([want] if want else []), res
-    with open(httpd.access_log) as f:
-        note = [l for l in f if tag in l][-1].split()[-1]
+    note = httpd.access_line(tag).split()[-1]
     assert (note == "clamped") == clamped, note
 
 

@@ -49,9 +49,8 @@ def test_exempt_hosts(httpd, host):
 
 def test_ip_host_note(httpd):
     httpd.curl("/?ip-note", host="127.0.0.1")
-    with open(httpd.access_log) as f:
-        lines = [l for l in f if "ip-note" in l]
-    assert lines and lines[-1].rstrip().endswith(" ip-host"), lines
+    line = httpd.access_line("ip-note")
+    assert line.endswith(" ip-host"), line
 
 
 def test_ip_literal_in_host_header(httpd):

@@ -240,6 +240,36 @@ static void test_limits(void)
     limits_rejects("off", "unknown limit 'off'");
 }
 
+static void test_redirect(void)
+{
+    const char *ok1[] = { "ON", "status=308", "port=8443" };
+    const char *off[] = { "off" };
+    const char *bad_status[] = { "on", "status=303" };
+    const char *bad_port[] = { "on", "port=65536" };
+    const char *with_off[] = { "off", "port=1" };
+    const char *unknown[] = { "on", "code=301" };
+    hsts_redirect_t rd;
+    char err[HSTS_ERR_MAX];
+
+    check(hsts_redirect_parse(ok1, 3, &rd, err, sizeof(err)) == 0
+          && rd.on && rd.status == 308 && rd.port == 8443, "redirect on",
+          err);
+    check(hsts_redirect_parse(off, 1, &rd, err, sizeof(err)) == 0
+          && !rd.on && !rd.status && !rd.port, "redirect off", err);
+    check(hsts_redirect_parse(off, 0, &rd, err, sizeof(err)) != 0
+          && strstr(err, "needs on or off"), "redirect no args", err);
+    check(hsts_redirect_parse(bad_status, 2, &rd, err, sizeof(err)) != 0
+          && strstr(err, "bad 'status=303'"), "redirect bad status", err);
+    check(hsts_redirect_parse(bad_port, 2, &rd, err, sizeof(err)) != 0
+          && strstr(err, "bad 'port=65536'"), "redirect bad port", err);
+    check(hsts_redirect_parse(with_off, 2, &rd, err, sizeof(err)) != 0
+          && strstr(err, "makes no sense with off"), "redirect off+arg",
+          err);
+    check(hsts_redirect_parse(unknown, 2, &rd, err, sizeof(err)) != 0
+          && strstr(err, "unknown argument 'code=301'"), "redirect unknown",
+          err);
+}
+
 int main(void)
 {
     char small[8];
@@ -329,6 +359,7 @@ int main(void)
 
     test_rollout();
     test_limits();
+    test_redirect();
 
     printf("%d passed, %d failed\n", passed, failed);
     return failed != 0;

@@ -1,0 +1,165 @@
+/* libFuzzer target for every parser of configuration text (HSTSPolicy,
+ * HSTSOverrideLimits, HSTSRedirect, HSTSRollout), checking properties, not
+ * only the absence of crashes:
+ *   - a value that parses formats to a header that parses back to the
+ *     same policy, and that header holds no CR, LF, NUL or other control
+ *     character;
+ *   - limits format to a line that parses back to the same limits;
+ *   - accepted redirects and roll-outs are within their documented ranges;
+ *   - a rejected value always comes with a message.
+ * The first input byte picks the parser; the rest is its text (split on
+ * spaces into arguments for the argument-list directives). */
+
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "hsts_policy.h"
+#include "hsts_rollout.h"
+
+#define HSTS_FUZZ_ARGS 8
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+static void hsts_fuzz_require(int ok, const char *what, const char *text)
+{
+    if (!ok) {
+        fprintf(stderr, "property violated: %s for input [%s]\n", what,
+                text);
+        abort();
+    }
+}
+
+static int hsts_fuzz_split(char *text, const char **args)
+{
+    int n = 0;
+    char *save = NULL, *tok;
+
+    for (tok = strtok_r(text, " ", &save); tok && n < HSTS_FUZZ_ARGS;
+         tok = strtok_r(NULL, " ", &save)) {
+        args[n++] = tok;
+    }
+    return n;
+}
+
+static void hsts_fuzz_policy(const char *text)
+{
+    hsts_policy_t p, q;
+    char err[HSTS_ERR_MAX], header[HSTS_HEADER_MAX];
+    size_t len, i;
+
+    err[0] = 'x';
+    if (hsts_policy_parse(text, &p, err, sizeof(err)) != 0) {
+        hsts_fuzz_require(err[0] != '\0', "rejected without message", text);
+        return;
+    }
+    len = hsts_policy_format(&p, header, sizeof(header));
+    hsts_fuzz_require(len < sizeof(header), "header too long", text);
+    for (i = 0; i < len; i++) {
+        unsigned char c = (unsigned char)header[i];
+
+        hsts_fuzz_require(c >= 0x20 && c != 0x7f, "control char in header",
+                          text);
+    }
+    hsts_fuzz_require(hsts_policy_parse(header, &q, err, sizeof(err)) == 0,
+                      "formatted header does not parse", text);
+    hsts_fuzz_require(p.max_age == q.max_age
+                      && p.include_subdomains == q.include_subdomains
+                      && p.preload == q.preload, "round trip differs", text);
+    hsts_fuzz_require(p.max_age <= HSTS_MAX_AGE_LIMIT, "max-age over limit",
+                      text);
+}
+
+static void hsts_fuzz_limits(char *text)
+{
+    const char *args[HSTS_FUZZ_ARGS];
+    hsts_limits_t l, m;
+    char err[HSTS_ERR_MAX], line[HSTS_ERR_MAX], copy[HSTS_ERR_MAX];
+    int n = hsts_fuzz_split(text, args);
+
+    err[0] = 'x';
+    if (hsts_limits_parse(args, n, &l, err, sizeof(err)) != 0) {
+        hsts_fuzz_require(err[0] != '\0', "rejected without message", "");
+        return;
+    }
+    hsts_fuzz_require(l.min_age <= l.max_age, "min above max", "");
+    hsts_limits_format(&l, line, sizeof(line));
+    memcpy(copy, line, sizeof(copy));
+    n = hsts_fuzz_split(copy, args);
+    hsts_fuzz_require(hsts_limits_parse(args, n, &m, err, sizeof(err)) == 0,
+                      "formatted limits do not parse", line);
+    hsts_fuzz_require(memcmp(&l, &m, sizeof(l)) == 0, "limits round trip",
+                      line);
+}
+
+static void hsts_fuzz_redirect(char *text)
+{
+    const char *args[HSTS_FUZZ_ARGS];
+    hsts_redirect_t rd;
+    char err[HSTS_ERR_MAX];
+    int n = hsts_fuzz_split(text, args);
+
+    err[0] = 'x';
+    if (hsts_redirect_parse(args, n, &rd, err, sizeof(err)) != 0) {
+        hsts_fuzz_require(err[0] != '\0', "rejected without message", "");
+        return;
+    }
+    hsts_fuzz_require(rd.status == 0 || rd.status == 301 || rd.status == 302
+                      || rd.status == 307 || rd.status == 308,
+                      "status out of range", "");
+    hsts_fuzz_require(rd.port >= 0 && rd.port <= 65535, "port out of range",
+                      "");
+}
+
+static void hsts_fuzz_rollout(char *text)
+{
+    const char *args[HSTS_FUZZ_ARGS];
+    hsts_rollout_t ro;
+    char err[HSTS_ERR_MAX];
+    int n = hsts_fuzz_split(text, args), k;
+
+    err[0] = 'x';
+    if (hsts_rollout_parse(args, n, &ro, err, sizeof(err)) != 0) {
+        hsts_fuzz_require(err[0] != '\0', "rejected without message", "");
+        return;
+    }
+    hsts_fuzz_require(ro.rungs >= 1 && ro.rungs <= HSTS_LADDER_MAX
+                      && ro.step > 0 && ro.step <= HSTS_STEP_MAX,
+                      "rollout out of range", "");
+    for (k = 1; k < ro.rungs; k++) {
+        hsts_fuzz_require(ro.ladder[k] > ro.ladder[k - 1],
+                          "ladder not ascending", "");
+    }
+    hsts_fuzz_require(hsts_rollout_rung(&ro, ro.start - 1) == -1
+                      && hsts_rollout_rung(&ro, ro.start) == 0
+                      && hsts_rollout_rung(&ro, ro.start
+                                           + ro.step * ro.rungs)
+                         == ro.rungs, "rung arithmetic", "");
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    char text[512];
+
+    if (size < 1 || size > sizeof(text)) {
+        return 0;
+    }
+    memcpy(text, data + 1, size - 1);
+    text[size - 1] = '\0';
+    switch (data[0] % 4) {
+    case 0:
+        hsts_fuzz_policy(text);
+        break;
+    case 1:
+        hsts_fuzz_limits(text);
+        break;
+    case 2:
+        hsts_fuzz_redirect(text);
+        break;
+    default:
+        hsts_fuzz_rollout(text);
+        break;
+    }
+    return 0;
+}
