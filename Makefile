@@ -5,6 +5,7 @@
 #   make test       C unit tests, then the pytest suite against real httpd
 #   make demo       a throwaway HTTPS httpd on loopback showing the header
 #   make fuzz       libFuzzer on every config parser (FUZZ_SECONDS, 60)
+#   make asan       the integration suite against an ASan+UBSan build
 #   make bench      instructions per request (callgrind), throughput (wrk,
 #                   h2load), memory; prints figures, asserts nothing
 #   make clean
@@ -25,7 +26,7 @@ PURE = src/hsts_policy.c src/hsts_rollout.c
 
 MODS_AVAILABLE = /etc/apache2/mods-available
 
-.PHONY: all install test unit pytest demo bench fuzz clean deps-test \
+.PHONY: all install test unit pytest demo bench fuzz asan clean deps-test \
         deps-demo deps-bench deps-fuzz
 
 all: .libs/mod_hsts.so
@@ -93,8 +94,31 @@ bench: deps-bench
 	$(MAKE) all bench/.libs/mod_hsts_floor.so
 	$(PYTHON) bench/bench.py
 
+# The module built with AddressSanitizer and UBSan in build/asan, httpd
+# started with the sanitizer runtime preloaded; any report fails the run.
+ASAN_DIR = build/asan
+ASAN_LOGS = $(CURDIR)/build/asan-logs
+ASAN_LIB = $(shell $(CC_HOST) -print-file-name=libasan.so)
+
+asan: deps-test
+	rm -rf $(ASAN_DIR) $(ASAN_LOGS) && mkdir -p $(ASAN_DIR)/src \
+	    $(ASAN_DIR)/include $(ASAN_LOGS) && chmod 777 $(ASAN_LOGS)
+	cp mod_hsts.c $(ASAN_DIR)/ && cp $(PURE) $(ASAN_DIR)/src/ && \
+	    cp $(HDR) $(ASAN_DIR)/include/
+	cd $(ASAN_DIR) && $(APXS) -c -I include $(APXS_WARN) \
+	    -Wc,-fsanitize=address,undefined -Wc,-fno-omit-frame-pointer \
+	    -Wl,-fsanitize=address,undefined -o mod_hsts.la $(SRC)
+	cd tests && HSTS_MODULE=$(CURDIR)/$(ASAN_DIR)/.libs/mod_hsts.so \
+	    HSTS_HTTPD_PRELOAD=$(ASAN_LIB) \
+	    ASAN_OPTIONS=detect_leaks=0:log_path=$(ASAN_LOGS)/asan \
+	    UBSAN_OPTIONS=print_stacktrace=1:log_path=$(ASAN_LOGS)/ubsan \
+	    $(PYTHON) -m pytest -q -ra $(PYTEST_ARGS)
+	@if ls $(ASAN_LOGS)/* >/dev/null 2>&1; then \
+	    echo "sanitizer reports:"; cat $(ASAN_LOGS)/*; exit 1; \
+	else echo "asan: no sanitizer reports"; fi
+
 clean:
-	rm -rf .libs src/.libs bench/.libs *.la *.lo *.slo *.o src/*.lo \
+	rm -rf .libs src/.libs bench/.libs build *.la *.lo *.slo *.o src/*.lo \
 	    src/*.slo src/*.o bench/*.la bench/*.lo bench/*.slo bench/*.o \
 	    tests/unit/test_policy tests/fuzz/fuzz_config tests/__pycache__ \
 	    tests/.pytest_cache

@@ -18,7 +18,10 @@ import tempfile
 import time
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-MODULE = os.path.join(REPO, ".libs", "mod_hsts.so")
+# make asan / make valgrind point these at an instrumented build.
+MODULE = os.environ.get("HSTS_MODULE") or os.path.join(REPO, ".libs",
+                                                       "mod_hsts.so")
+HTTPD_PRELOAD = os.environ.get("HSTS_HTTPD_PRELOAD", "")
 DOMAIN = "hsts.test"
 STS = "strict-transport-security"
 
@@ -58,6 +61,15 @@ def free_port():
 
 def run(cmd, **kw):
     return subprocess.run(cmd, capture_output=True, text=True, **kw)
+
+
+def httpd_env():
+    """The environment httpd runs in: the sanitizer runtime, if any, is
+    preloaded into httpd alone, not into curl or openssl."""
+    env = dict(os.environ)
+    if HTTPD_PRELOAD:
+        env["LD_PRELOAD"] = HTTPD_PRELOAD
+    return env
 
 
 class PKI:
@@ -235,7 +247,8 @@ class Httpd:
         """apachectl -t: returns (returncode, combined output)."""
         if text is not None:
             self.configure(text)
-        res = run([httpd_binary(), "-t", "-f", self.conf_path])
+        res = run([httpd_binary(), "-t", "-f", self.conf_path],
+                  env=httpd_env())
         return res.returncode, res.stdout + res.stderr
 
     def start(self):
@@ -243,7 +256,8 @@ class Httpd:
             self.log_offset = os.path.getsize(self.error_log)
         self.proc = subprocess.Popen(
             [httpd_binary(), "-f", self.conf_path, "-DFOREGROUND"],
-            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+            env=httpd_env())
         deadline = time.time() + 15
         while time.time() < deadline:
             if self.proc.poll() is not None:

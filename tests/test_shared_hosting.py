@@ -207,7 +207,7 @@ def test_dump(server_factory):
             + h.tls_vhost("", server_name="bare.test", aliases="b.test"))
     h.configure(text)
     res = harness.run([harness.httpd_binary(), "-t", "-D", "DUMP_HSTS",
-                       "-f", h.conf_path])
+                       "-f", h.conf_path], env=harness.httpd_env())
     assert res.returncode == 0, res.stdout + res.stderr
     lines = [l for l in res.stdout.splitlines() if l.strip()]
     objs = [json.loads(l) for l in lines]        # every line is JSON
@@ -279,7 +279,7 @@ def test_rollout_in_dump_while_ramping(server_factory):
         'HSTSPolicy "max-age=31536000; preload; includeSubDomains"\n'
         "HSTSRollout start=%s" % start))
     res = harness.run([harness.httpd_binary(), "-t", "-D", "DUMP_HSTS",
-                       "-f", h.conf_path])
+                       "-f", h.conf_path], env=harness.httpd_env())
     vhost = [json.loads(l) for l in res.stdout.splitlines()
              if l.startswith("{") and '"main_server":false' in l][0]
     ro = vhost["rollout"]
