@@ -1,0 +1,148 @@
+"""Hostile and broken clients: the server keeps serving, and every
+response that goes out over TLS carries exactly one header."""
+
+import socket
+import ssl
+import threading
+import time
+
+import pytest
+
+import harness
+
+POLICY = "max-age=600"
+
+BODY = 'HSTSPolicy "%s"\n' % POLICY
+
+GLOBAL = """
+RequestReadTimeout header=2 body=2
+LimitRequestFields 50
+"""
+
+
+@pytest.fixture(scope="module")
+def httpd(server_factory):
+    h = server_factory("hostile")
+    h.write("index.html", "ok\n")
+    h.configure(h.base_conf(extra=GLOBAL) + h.tls_vhost(BODY))
+    return h.start()
+
+
+def still_serving(h):
+    res = h.curl("/")
+    assert res.status == 200 and res.sts == [POLICY], res
+
+
+def many_headers(n):
+    return b"".join(b"X-H%d: v\r\n" % i for i in range(n))
+
+
+@pytest.mark.parametrize("name,data,status", [
+    ("too-many-headers", b"GET / HTTP/1.1\r\nHost: hsts.test\r\n"
+     + many_headers(200) + b"\r\n", 400),
+    ("nul-in-request-line", b"GET /\x00 HTTP/1.1\r\nHost: hsts.test\r\n\r\n",
+     400),
+    ("bad-method", b"G\x01T / HTTP/1.1\r\nHost: hsts.test\r\n\r\n", 400),
+    ("bad-version", b"GET / HTTP/9.9.9\r\nHost: hsts.test\r\n\r\n", 400),
+    ("ctl-in-header", b"GET / HTTP/1.1\r\nHost: hsts.test\r\n"
+     b"X-A: a\x7fb\x01\r\n\r\n", 400),
+    # httpd unfolds obs-fold rather than refusing it
+    ("obs-fold", b"GET / HTTP/1.1\r\nHost: hsts.test\r\nX-A: a\r\n b\r\n\r\n",
+     200),
+    ("two-hosts", b"GET / HTTP/1.1\r\nHost: hsts.test\r\nHost: evil\r\n\r\n",
+     400),
+    ("bad-content-length", b"POST / HTTP/1.1\r\nHost: hsts.test\r\n"
+     b"Content-Length: -5\r\n\r\n", 400),
+    ("huge-uri", b"GET /" + b"a" * 100000 + b" HTTP/1.1\r\n\r\n", 414),
+    ("bad-host", b"GET / HTTP/1.1\r\nHost: a b c\r\n\r\n", 400),
+])
+def test_malformed(httpd, name, data, status):
+    res = httpd.raw(data)
+    assert res.status == status, res
+    assert res.sts == [POLICY], res
+    still_serving(httpd)
+
+
+def test_slowloris(httpd):
+    """Twenty clients dribbling headers: each gets a 408 with the header
+    when the read timeout hits, and the server serves others meanwhile."""
+    results = []
+
+    def slow_client():
+        ctx = ssl.create_default_context(cafile=httpd.pki.ca)
+        sock = ctx.wrap_socket(socket.create_connection(
+            ("127.0.0.1", httpd.tls_port), timeout=20),
+            server_hostname=harness.DOMAIN)
+        try:
+            sock.sendall(b"GET / HTTP/1.1\r\nHost: hsts.test\r\n")
+            data = b""
+            for i in range(10):
+                try:
+                    sock.sendall(b"X-Slow-%d: v\r\n" % i)
+                except OSError:
+                    break
+                time.sleep(0.5)
+            sock.settimeout(10)
+            while True:
+                try:
+                    chunk = sock.recv(65536)
+                except (OSError, ssl.SSLError):
+                    break
+                if not chunk:
+                    break
+                data += chunk
+            results.append(harness.Response.parse(data.decode("latin-1")))
+        finally:
+            sock.close()
+
+    threads = [threading.Thread(target=slow_client) for _ in range(20)]
+    for t in threads:
+        t.start()
+    time.sleep(1)
+    still_serving(httpd)
+    for t in threads:
+        t.join(30)
+    assert len(results) == 20
+    for res in results:
+        assert res.status == 408, res
+        assert res.sts == [POLICY], res
+    still_serving(httpd)
+
+
+def test_garbage_after_handshake(httpd):
+    res = httpd.raw(b"\x16\x03\x01\x00\x05hello\r\n\r\n")
+    assert res.status in (None, 400), res
+    if res.status:
+        assert res.sts == [POLICY], res
+    still_serving(httpd)
+
+
+def test_tls_garbage_instead_of_handshake(httpd):
+    sock = socket.create_connection(("127.0.0.1", httpd.tls_port),
+                                    timeout=5)
+    try:
+        sock.sendall(b"\x16\x03\x01\xff\xff" + b"\x00" * 100)
+        try:
+            sock.recv(100)
+        except OSError:
+            pass
+    finally:
+        sock.close()
+    httpd.allowed.append(r"\[ssl:(error|info)\].*(SSL Library Error|"
+                         r"AH02008|AH02261)")
+    still_serving(httpd)
+
+
+def test_h2_flood_of_streams_and_bad_headers(httpd):
+    """h2load opens many streams at once; one curl sends a header block
+    mod_http2 must refuse.  Responses all carry one header."""
+    res = harness.run(["h2load", "-n", "2000", "-c", "10", "-m", "50",
+                       "https://127.0.0.1:%d/" % httpd.tls_port])
+    assert "2000 succeeded" in res.stdout, res.stdout
+    args = []
+    for i in range(120):                    # over LimitRequestFields
+        args += ["-H", "x-many-%d: v" % i]
+    many = httpd.curl("/", http2=True, args=args)
+    assert many.status in (400, 431), many
+    assert many.sts == [POLICY], many
+    still_serving(httpd)
