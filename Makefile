@@ -6,6 +6,9 @@
 #   make demo       a throwaway HTTPS httpd on loopback showing the header
 #   make fuzz       libFuzzer on every config parser (FUZZ_SECONDS, 60)
 #   make asan       the integration suite against an ASan+UBSan build
+#   make valgrind   the response matrix on httpd -X under memcheck
+#   make stress     load, graceful restarts, a dead backend (wrk; the count
+#                   in STRESS_REQUESTS, 200000)
 #   make bench      instructions per request (callgrind), throughput (wrk,
 #                   h2load), memory; prints figures, asserts nothing
 #   make clean
@@ -26,7 +29,9 @@ PURE = src/hsts_policy.c src/hsts_rollout.c
 
 MODS_AVAILABLE = /etc/apache2/mods-available
 
-.PHONY: all install test unit pytest demo bench fuzz asan clean deps-test \
+.PHONY: all install test unit pytest demo bench fuzz asan stress valgrind \
+        clean \
+        deps-test \
         deps-demo deps-bench deps-fuzz
 
 all: .libs/mod_hsts.so
@@ -89,6 +94,26 @@ demo: deps-demo
 
 bench/.libs/mod_hsts_floor.so: bench/mod_hsts_floor.c
 	cd bench && $(APXS) -c $(APXS_WARN) mod_hsts_floor.c
+
+# memcheck on a single-process httpd (-X) over the response matrix and the
+# merge, upstream and shared-hosting scenarios; errors whose stack passes
+# through mod_hsts fail the run (httpd's and OpenSSL's own are listed).
+VG_LOGS = $(CURDIR)/build/valgrind
+VG_TESTS = test_responses.py test_merge.py test_upstream.py \
+           test_shared_hosting.py test_redirect.py
+
+valgrind: deps-bench
+	$(MAKE) all
+	rm -rf $(VG_LOGS) && mkdir -p $(VG_LOGS) && chmod 777 $(VG_LOGS)
+	cd tests && HSTS_HTTPD_WRAPPER="valgrind --tool=memcheck \
+	    --error-limit=no --num-callers=30 --log-file=$(VG_LOGS)/vg.%p" \
+	    $(PYTHON) -m pytest -q -ra -p no:cacheprovider $(VG_TESTS) \
+	    -k "not 408"
+	$(PYTHON) scripts/vgcheck.py $(VG_LOGS)
+
+stress: deps-bench
+	$(MAKE) all
+	$(PYTHON) bench/stress.py
 
 bench: deps-bench
 	$(MAKE) all bench/.libs/mod_hsts_floor.so
