@@ -16,7 +16,9 @@ pkgs="apache2-bin apache2-dev apache2-utils build-essential curl openssl
       media-types python3"
 case "$what" in
     demo) ;;
-    test) pkgs="$pkgs python3-pytest nghttp2-client" ;;
+    test) pkgs="$pkgs python3-pytest nghttp2-client chromium libnss3-tools"
+          # node for playwright-core: Debian's, unless one is installed
+          command -v npm >/dev/null 2>&1 || pkgs="$pkgs nodejs npm" ;;
     bench) pkgs="$pkgs valgrind wrk nghttp2-client procps" ;;
     fuzz) pkgs="build-essential clang libclang-rt-dev" ;;
     *) echo "usage: $0 demo|test|bench|fuzz" >&2; exit 2 ;;
@@ -35,16 +37,25 @@ for p in $pkgs; do
         missing+=("$p")
     fi
 done
-[ ${#missing[@]} -eq 0 ] && exit 0
-
-cmd="apt-get install -y --no-install-recommends ${missing[*]}"
-if [ "$(id -u)" -ne 0 ]; then
-    echo "deps: missing packages: ${missing[*]}" >&2
-    echo "deps: run this, then try again:" >&2
-    echo "    sudo apt-get update && sudo $cmd" >&2
-    exit 1
+if [ ${#missing[@]} -gt 0 ]; then
+    cmd="apt-get install -y --no-install-recommends ${missing[*]}"
+    if [ "$(id -u)" -ne 0 ]; then
+        echo "deps: missing packages: ${missing[*]}" >&2
+        echo "deps: run this, then try again:" >&2
+        echo "    sudo apt-get update && sudo $cmd" >&2
+        exit 1
+    fi
+    echo "deps: installing ${missing[*]}"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq
+    $cmd
 fi
-echo "deps: installing ${missing[*]}"
-export DEBIAN_FRONTEND=noninteractive
-apt-get update -qq
-$cmd
+
+# The browser tests drive Debian's chromium with playwright-core from npm,
+# pinned in tests/browser/package-lock.json; it never downloads a browser.
+browser="$(dirname "$0")/../tests/browser"
+if [ "$what" = test ] && [ ! -d "$browser/node_modules/playwright-core" ]
+then
+    echo "deps: npm ci in tests/browser (playwright-core)"
+    npm ci --prefix "$browser" --no-audit --no-fund
+fi
