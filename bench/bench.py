@@ -234,9 +234,11 @@ def self_costs(dump):
                          capture_output=True, text=True)
     costs = {}
     for line in res.stdout.splitlines():
-        m = re.match(r"^\s*([\d,]+) \([^)]*\)\s+(\S+)", line)
-        if m and not m.group(2).startswith(("PROGRAM", "<")):
-            name = m.group(2).split(":")[-1]
+        # "  1,234 (0.5%)  file.c:function [/path/object]"
+        m = re.match(r"^\s*([\d,]+) \([^)]*\)\s+\S*?:?([\w.@']+) "
+                     r"\[(\S+)\]$", line)
+        if m:
+            name = "%s (%s)" % (m.group(2), os.path.basename(m.group(3)))
             costs[name] = costs.get(name, 0) + int(m.group(1).replace(",",
                                                                      ""))
     return costs
@@ -399,9 +401,14 @@ def main():
         fn, bf = cg[key]["functions"], base["functions"]
         grown = sorted(((fn.get(k, 0) - bf.get(k, 0), k)
                         for k in set(fn) | set(bf)), reverse=True)
+        total = cg[key]["per_request"] - base["per_request"]
         lines.append("    %s:" % title)
         for delta, name in grown:
-            if delta >= 10 or (name.startswith("hsts_") and delta > 0):
+            # a per-request dump charges the whole request to its call
+            # chain (main, ap_process_connection, ...): not a cost
+            if abs(delta) >= 0.9 * abs(total):
+                continue
+            if delta >= 10 or (name.startswith("hsts_") and delta >= 1):
                 lines.append("        %+7.0f  %s" % (delta, name))
         lines.append("")
     text = "\n".join(lines) + "\n"
