@@ -146,3 +146,63 @@ def test_h2_flood_of_streams_and_bad_headers(httpd):
     assert many.status in (400, 431), many
     assert many.sts == [POLICY], many
     still_serving(httpd)
+
+
+def h2_connection(httpd):
+    ctx = ssl.create_default_context(cafile=httpd.pki.ca)
+    ctx.set_alpn_protocols(["h2"])
+    sock = ctx.wrap_socket(socket.create_connection(
+        ("127.0.0.1", httpd.tls_port), timeout=5),
+        server_hostname=harness.DOMAIN)
+    assert sock.selected_alpn_protocol() == "h2"
+    # client preface and an empty SETTINGS frame
+    sock.sendall(b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"
+                 b"\x00\x00\x00\x04\x00\x00\x00\x00\x00")
+    return sock
+
+
+def frame(ftype, flags, stream, payload=b""):
+    return (len(payload).to_bytes(3, "big") + bytes([ftype, flags])
+            + stream.to_bytes(4, "big") + payload)
+
+
+def read_frame_types(sock):
+    data = b""
+    try:
+        while True:
+            chunk = sock.recv(65536)
+            if not chunk:
+                break
+            data += chunk
+    except (OSError, ssl.SSLError):
+        pass
+    types, i = [], 0
+    while i + 9 <= len(data):
+        length = int.from_bytes(data[i:i + 3], "big")
+        types.append(data[i + 3])
+        i += 9 + length
+    return types
+
+
+@pytest.mark.parametrize("name,bad", [
+    # HEADERS on stream 0 is a connection error (RFC 9113 6.2)
+    ("headers-on-stream-0", frame(0x1, 0x5, 0, b"\x82")),
+    # a header block that is not valid HPACK
+    ("bad-hpack", frame(0x1, 0x5, 1, b"\xff\xff\xff\xff\xff")),
+    # DATA on a stream that was never opened
+    ("data-on-idle-stream", frame(0x0, 0x1, 7, b"hello")),
+    # a SETTINGS frame whose length is not a multiple of 6
+    ("bad-settings-length", frame(0x4, 0x0, 0, b"\x00\x01\x00")),
+])
+def test_h2_invalid_frames(httpd, name, bad):
+    """Protocol errors end the connection with GOAWAY (no response to put a
+    header on); the server keeps serving HTTP/2 and HTTP/1.1."""
+    sock = h2_connection(httpd)
+    try:
+        sock.sendall(bad)
+        types = read_frame_types(sock)
+    finally:
+        sock.close()
+    assert 0x7 in types, (name, types)            # GOAWAY
+    assert httpd.curl("/", http2=True).sts == [POLICY]
+    still_serving(httpd)
