@@ -77,10 +77,15 @@ tests/fuzz/fuzz_config: tests/fuzz/fuzz_config.c $(PURE) $(HDR)
 # New inputs go to a scratch directory; tests/fuzz/corpus is the seed set.
 fuzz: deps-fuzz
 	$(MAKE) tests/fuzz/fuzz_config
-	scratch=$$(mktemp -d) && \
+	@scratch=$$(mktemp -d); \
 	    ./tests/fuzz/fuzz_config -max_total_time=$(FUZZ_SECONDS) \
-	        -print_final_stats=1 $$scratch tests/fuzz/corpus && \
-	    rm -rf $$scratch
+	        -print_final_stats=1 $$scratch tests/fuzz/corpus \
+	        > $$scratch/fuzz.log 2>&1; rc=$$?; \
+	    grep -E "^(Done|stat::(number_of_executed_units|new_units_added))" \
+	        $$scratch/fuzz.log; \
+	    if [ $$rc -ne 0 ]; then tail -60 $$scratch/fuzz.log; \
+	    else echo "fuzz: no crash, no property violated"; fi; \
+	    rm -rf $$scratch; exit $$rc
 
 pytest: .libs/mod_hsts.so
 	cd tests && $(PYTHON) -m pytest -q -ra $(PYTEST_ARGS)

@@ -54,10 +54,7 @@ static int hsts_is_ows(int c)
     return c == ' ' || c == '\t';
 }
 
-static int hsts_fail(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static int hsts_fail(char *err, size_t errlen, const char *fmt, ...)
+int hsts_errorf(char *err, size_t errlen, const char *fmt, ...)
 {
     va_list ap;
 
@@ -149,23 +146,23 @@ static int hsts_parse_max_age(const char *v, size_t len, unsigned long *out,
     int shown = len > HSTS_ECHO_MAX ? HSTS_ECHO_MAX : (int)len;
 
     if (len == 0) {
-        return hsts_fail(err, errlen, "empty max-age value (expected "
-                         "max-age=SECONDS, e.g. max-age=31536000)");
+        return hsts_errorf(err, errlen, "empty max-age value (expected "
+                           "max-age=SECONDS, e.g. max-age=31536000)");
     }
     if (v[0] == '+' || v[0] == '-') {
-        return hsts_fail(err, errlen, "max-age value '%.*s' must not have "
-                         "a sign", shown, v);
+        return hsts_errorf(err, errlen, "max-age value '%.*s' must not have "
+                           "a sign", shown, v);
     }
     for (i = 0; i < len; i++) {
         if (v[i] < '0' || v[i] > '9') {
-            return hsts_fail(err, errlen, "max-age value '%.*s' is not a "
-                             "number of seconds", shown, v);
+            return hsts_errorf(err, errlen, "max-age value '%.*s' is not a "
+                               "number of seconds", shown, v);
         }
         n = n * 10 + (unsigned long)(v[i] - '0');
         if (n > HSTS_MAX_AGE_LIMIT) {
-            return hsts_fail(err, errlen, "max-age value '%.*s' is above "
-                             "the limit of %lu seconds", shown, v,
-                             HSTS_MAX_AGE_LIMIT);
+            return hsts_errorf(err, errlen, "max-age value '%.*s' is above "
+                               "the limit of %lu seconds", shown, v,
+                               HSTS_MAX_AGE_LIMIT);
         }
     }
     *out = n;
@@ -187,8 +184,8 @@ int hsts_policy_parse(const char *text, hsts_policy_t *out,
         unsigned char c = (unsigned char)*p;
 
         if ((c < 0x20 && c != '\t') || c == 0x7f) {
-            return hsts_fail(err, errlen, "control character 0x%02x at "
-                             "offset %d", c, (int)(p - text));
+            return hsts_errorf(err, errlen, "control character 0x%02x at "
+                               "offset %d", c, (int)(p - text));
         }
     }
 
@@ -214,8 +211,8 @@ int hsts_policy_parse(const char *text, hsts_policy_t *out,
         }
         nlen = (size_t)(p - name);
         if (nlen == 0) {
-            return hsts_fail(err, errlen, "expected a directive name at "
-                             "'%.*s'", HSTS_ECHO_MAX, p);
+            return hsts_errorf(err, errlen, "expected a directive name at "
+                               "'%.*s'", HSTS_ECHO_MAX, p);
         }
         while (hsts_is_ows(*p)) {
             p++;
@@ -237,15 +234,15 @@ int hsts_policy_parse(const char *text, hsts_policy_t *out,
                         p++;
                     }
                     if (n == sizeof(unq) - 1) {
-                        return hsts_fail(err, errlen, "quoted value for "
-                                         "'%.*s' is too long", (int)nlen,
-                                         name);
+                        return hsts_errorf(err, errlen, "quoted value for "
+                                           "'%.*s' is too long", (int)nlen,
+                                           name);
                     }
                     unq[n++] = *p++;
                 }
                 if (*p != '"') {
-                    return hsts_fail(err, errlen, "unterminated quoted "
-                                     "value for '%.*s'", (int)nlen, name);
+                    return hsts_errorf(err, errlen, "unterminated quoted "
+                                       "value for '%.*s'", (int)nlen, name);
                 }
                 p++;
                 unq[n] = '\0';
@@ -264,10 +261,10 @@ int hsts_policy_parse(const char *text, hsts_policy_t *out,
             }
         }
         if (*p != '\0' && *p != ';') {
-            return hsts_fail(err, errlen, "unexpected '%.*s' after "
-                             "directive '%.*s'", HSTS_ECHO_MAX / 2, p,
-                             nlen > HSTS_ECHO_MAX ? HSTS_ECHO_MAX
-                                                  : (int)nlen, name);
+            return hsts_errorf(err, errlen, "unexpected '%.*s' after "
+                               "directive '%.*s'", HSTS_ECHO_MAX / 2, p,
+                               nlen > HSTS_ECHO_MAX ? HSTS_ECHO_MAX
+                                                    : (int)nlen, name);
         }
 
         for (k = 0; k < HSTS_NDIRECTIVES; k++) {
@@ -280,21 +277,21 @@ int hsts_policy_parse(const char *text, hsts_policy_t *out,
             int shown = nlen > HSTS_ECHO_MAX ? HSTS_ECHO_MAX : (int)nlen;
 
             if (hint) {
-                return hsts_fail(err, errlen, "unknown directive '%.*s' "
-                                 "(did you mean '%s'?)", shown, name, hint);
+                return hsts_errorf(err, errlen, "unknown directive '%.*s' "
+                                   "(did you mean '%s'?)", shown, name, hint);
             }
-            return hsts_fail(err, errlen, "unknown directive '%.*s' "
-                             "(known: max-age, includeSubDomains, "
-                             "preload)", shown, name);
+            return hsts_errorf(err, errlen, "unknown directive '%.*s' "
+                               "(known: max-age, includeSubDomains, "
+                               "preload)", shown, name);
         }
         if (seen[k]++) {
-            return hsts_fail(err, errlen, "directive '%.*s' given more "
-                             "than once", (int)nlen, name);
+            return hsts_errorf(err, errlen, "directive '%.*s' given more "
+                               "than once", (int)nlen, name);
         }
         if (k == 0) {
             if (!has_value) {
-                return hsts_fail(err, errlen, "'%.*s' needs a value "
-                                 "(max-age=SECONDS)", (int)nlen, name);
+                return hsts_errorf(err, errlen, "'%.*s' needs a value "
+                                   "(max-age=SECONDS)", (int)nlen, name);
             }
             if (hsts_parse_max_age(value, vlen, &out->max_age,
                                    err, errlen) != 0) {
@@ -302,11 +299,11 @@ int hsts_policy_parse(const char *text, hsts_policy_t *out,
             }
         }
         else if (has_value) {
-            return hsts_fail(err, errlen, "'%s' takes no value, got "
-                             "'%.*s=%.*s'", hsts_directives[k].canonical,
-                             (int)nlen, name,
-                             vlen > HSTS_ECHO_MAX ? HSTS_ECHO_MAX
-                                                  : (int)vlen, value);
+            return hsts_errorf(err, errlen, "'%s' takes no value, got "
+                               "'%.*s=%.*s'", hsts_directives[k].canonical,
+                               (int)nlen, name,
+                               vlen > HSTS_ECHO_MAX ? HSTS_ECHO_MAX
+                                                    : (int)vlen, value);
         }
         else if (k == 1) {
             out->include_subdomains = 1;
@@ -320,9 +317,9 @@ int hsts_policy_parse(const char *text, hsts_policy_t *out,
     }
 
     if (!seen[0]) {
-        return hsts_fail(err, errlen, "missing max-age in '%.*s' "
-                         "(e.g. \"max-age=31536000\")", HSTS_ECHO_MAX,
-                         text);
+        return hsts_errorf(err, errlen, "missing max-age in '%.*s' "
+                           "(e.g. \"max-age=31536000\")", HSTS_ECHO_MAX,
+                           text);
     }
     return 0;
 }
@@ -354,7 +351,7 @@ static int hsts_parse_bound(const char *v, size_t len, unsigned long *out,
     char what[HSTS_ERR_MAX];
 
     if (hsts_parse_max_age(v, len, out, what, sizeof(what)) != 0) {
-        return hsts_fail(err, errlen, "max-age range: %s", what);
+        return hsts_errorf(err, errlen, "max-age range: %s", what);
     }
     return 0;
 }
@@ -370,8 +367,8 @@ int hsts_limits_parse(const char *const *args, int nargs,
     memset(out, 0, sizeof(*out));
     out->max_age = HSTS_MAX_AGE_LIMIT;
     if (nargs == 0) {
-        return hsts_fail(err, errlen, "needs at least one limit, e.g. "
-                         "max-age=31536000.. off=deny");
+        return hsts_errorf(err, errlen, "needs at least one limit, e.g. "
+                           "max-age=31536000.. off=deny");
     }
     for (i = 0; i < nargs; i++) {
         const char *a = args[i], *eq = strchr(a, '=');
@@ -384,21 +381,21 @@ int hsts_limits_parse(const char *const *args, int nargs,
             }
         }
         if (k == 4 || !eq) {
-            return hsts_fail(err, errlen, "unknown limit '%.*s' (expected "
-                             "max-age=MIN..MAX, includeSubDomains=, "
-                             "preload=, off= allow|deny)", HSTS_ECHO_MAX, a);
+            return hsts_errorf(err, errlen, "unknown limit '%.*s' (expected "
+                               "max-age=MIN..MAX, includeSubDomains=, "
+                               "preload=, off= allow|deny)", HSTS_ECHO_MAX, a);
         }
         if (seen[k]++) {
-            return hsts_fail(err, errlen, "'%s' given more than once",
-                             keys[k]);
+            return hsts_errorf(err, errlen, "'%s' given more than once",
+                               keys[k]);
         }
         if (k == 0) {
             const char *range = eq + 1, *dots = strstr(range, "..");
 
             if (!dots) {
-                return hsts_fail(err, errlen, "max-age limit '%.*s' is not "
-                                 "a range (MIN..MAX, MIN.. or ..MAX)",
-                                 HSTS_ECHO_MAX, range);
+                return hsts_errorf(err, errlen, "max-age limit '%.*s' is not "
+                                   "a range (MIN..MAX, MIN.. or ..MAX)",
+                                   HSTS_ECHO_MAX, range);
             }
             if (dots > range && hsts_parse_bound(range,
                     (size_t)(dots - range), &out->min_age, err, errlen)) {
@@ -409,15 +406,15 @@ int hsts_limits_parse(const char *const *args, int nargs,
                 return -1;
             }
             if (out->min_age > out->max_age) {
-                return hsts_fail(err, errlen, "max-age range '%.*s' has "
-                                 "MIN above MAX", HSTS_ECHO_MAX, range);
+                return hsts_errorf(err, errlen, "max-age range '%.*s' has "
+                                   "MIN above MAX", HSTS_ECHO_MAX, range);
             }
             continue;
         }
         deny = hsts_allow_deny(eq + 1);
         if (deny < 0) {
-            return hsts_fail(err, errlen, "'%.*s' must be allow or deny",
-                             HSTS_ECHO_MAX, a);
+            return hsts_errorf(err, errlen, "'%.*s' must be allow or deny",
+                               HSTS_ECHO_MAX, a);
         }
         if (k == 1) {
             out->deny_subdomains = deny;
@@ -511,43 +508,43 @@ int hsts_redirect_parse(const char *const *args, int nargs,
 
     memset(out, 0, sizeof(*out));
     if (nargs < 1) {
-        return hsts_fail(err, errlen, "needs on or off");
+        return hsts_errorf(err, errlen, "needs on or off");
     }
     if (hsts_name_is(args[0], strlen(args[0]), "on")) {
         out->on = 1;
     }
     else if (!hsts_name_is(args[0], strlen(args[0]), "off")) {
-        return hsts_fail(err, errlen, "expected on or off, got '%.*s'",
-                         HSTS_ECHO_MAX, args[0]);
+        return hsts_errorf(err, errlen, "expected on or off, got '%.*s'",
+                           HSTS_ECHO_MAX, args[0]);
     }
     for (i = 1; i < nargs; i++) {
         const char *a = args[i];
         long n;
 
         if (!out->on) {
-            return hsts_fail(err, errlen, "'%.*s' makes no sense with off",
-                             HSTS_ECHO_MAX, a);
+            return hsts_errorf(err, errlen, "'%.*s' makes no sense with off",
+                               HSTS_ECHO_MAX, a);
         }
         if (hsts_name_is(a, strlen(a) < 7 ? strlen(a) : 7, "status=")) {
             n = hsts_small_number(a + 7, 300, 308);
             if (n != 301 && n != 302 && n != 307 && n != 308) {
-                return hsts_fail(err, errlen, "bad '%.*s' (status is 301, "
-                                 "302, 307 or 308)", HSTS_ECHO_MAX, a);
+                return hsts_errorf(err, errlen, "bad '%.*s' (status is 301, "
+                                   "302, 307 or 308)", HSTS_ECHO_MAX, a);
             }
             out->status = (int)n;
         }
         else if (hsts_name_is(a, strlen(a) < 5 ? strlen(a) : 5, "port=")) {
             n = hsts_small_number(a + 5, 1, 65535);
             if (n < 0) {
-                return hsts_fail(err, errlen, "bad '%.*s' (port is "
-                                 "1-65535)", HSTS_ECHO_MAX, a);
+                return hsts_errorf(err, errlen, "bad '%.*s' (port is "
+                                   "1-65535)", HSTS_ECHO_MAX, a);
             }
             out->port = (int)n;
         }
         else {
-            return hsts_fail(err, errlen, "unknown argument '%.*s' "
-                             "(expected status=N or port=N)",
-                             HSTS_ECHO_MAX, a);
+            return hsts_errorf(err, errlen, "unknown argument '%.*s' "
+                               "(expected status=N or port=N)",
+                               HSTS_ECHO_MAX, a);
         }
     }
     return 0;

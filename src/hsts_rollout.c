@@ -12,7 +12,6 @@
  * limitations under the License.
  */
 
-#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -20,21 +19,6 @@
 #include "hsts_rollout.h"
 
 #define HSTS_ECHO_MAX 48
-
-static int hsts_ro_fail(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static int hsts_ro_fail(char *err, size_t errlen, const char *fmt, ...)
-{
-    va_list ap;
-
-    if (errlen > 0) {
-        va_start(ap, fmt);
-        vsnprintf(err, errlen, fmt, ap);
-        va_end(ap);
-    }
-    return -1;
-}
 
 long long hsts_days_from_civil(int y, int m, int d)
 {
@@ -81,8 +65,8 @@ static int hsts_parse_date(const char *v, long long *out,
     if (strlen(v) != 10 || v[4] != '-' || v[7] != '-'
         || !hsts_digits(v, 4) || !hsts_digits(v + 5, 2)
         || !hsts_digits(v + 8, 2)) {
-        return hsts_ro_fail(err, errlen, "start date '%.*s' is not "
-                            "YYYY-MM-DD", HSTS_ECHO_MAX, v);
+        return hsts_errorf(err, errlen, "start date '%.*s' is not "
+                           "YYYY-MM-DD", HSTS_ECHO_MAX, v);
     }
     y = hsts_num(v, 4);
     m = hsts_num(v + 5, 2);
@@ -90,8 +74,8 @@ static int hsts_parse_date(const char *v, long long *out,
     leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
     if (y < 1970 || m < 1 || m > 12 || d < 1 || d > mdays[m - 1]
         || (m == 2 && d == 29 && !leap)) {
-        return hsts_ro_fail(err, errlen, "start date '%s' is not a valid "
-                            "date", v);
+        return hsts_errorf(err, errlen, "start date '%s' is not a valid "
+                           "date", v);
     }
     *out = hsts_days_from_civil(y, m, d);
     return 0;
@@ -115,17 +99,17 @@ static int hsts_parse_step(const char *v, long long *out,
         }
     }
     if (!hsts_digits(v, n) || n > 12) {
-        return hsts_ro_fail(err, errlen, "step '%.*s' is not a duration "
-                            "(a number with an s, m, h, d or w suffix, "
-                            "e.g. 7d)", HSTS_ECHO_MAX, v);
+        return hsts_errorf(err, errlen, "step '%.*s' is not a duration "
+                           "(a number with an s, m, h, d or w suffix, "
+                           "e.g. 7d)", HSTS_ECHO_MAX, v);
     }
     for (i = 0; i < n; i++) {
         value = value * 10 + (v[i] - '0');
     }
     value *= unit;
     if (value <= 0 || value > HSTS_STEP_MAX) {
-        return hsts_ro_fail(err, errlen, "step '%s' must be more than 0 "
-                            "and at most 3650d", v);
+        return hsts_errorf(err, errlen, "step '%s' must be more than 0 "
+                           "and at most 3650d", v);
     }
     *out = value;
     return 0;
@@ -144,26 +128,26 @@ static int hsts_parse_ladder(const char *v, hsts_rollout_t *ro,
         size_t i;
 
         if (!hsts_digits(p, n) || n > 10) {
-            return hsts_ro_fail(err, errlen, "ladder value '%.*s' is not "
-                                "a number of seconds", n > HSTS_ECHO_MAX
-                                ? HSTS_ECHO_MAX : (int)n, p);
+            return hsts_errorf(err, errlen, "ladder value '%.*s' is not "
+                               "a number of seconds", n > HSTS_ECHO_MAX
+                               ? HSTS_ECHO_MAX : (int)n, p);
         }
         for (i = 0; i < n; i++) {
             value = value * 10 + (unsigned long)(p[i] - '0');
         }
         if (value > HSTS_MAX_AGE_LIMIT) {
-            return hsts_ro_fail(err, errlen, "ladder value '%.*s' is above "
-                                "the limit of %lu seconds", (int)n, p,
-                                HSTS_MAX_AGE_LIMIT);
+            return hsts_errorf(err, errlen, "ladder value '%.*s' is above "
+                               "the limit of %lu seconds", (int)n, p,
+                               HSTS_MAX_AGE_LIMIT);
         }
         if (ro->rungs > 0 && value <= ro->ladder[ro->rungs - 1]) {
-            return hsts_ro_fail(err, errlen, "ladder must ascend: '%lu' "
-                                "after '%lu'", value,
-                                ro->ladder[ro->rungs - 1]);
+            return hsts_errorf(err, errlen, "ladder must ascend: '%lu' "
+                               "after '%lu'", value,
+                               ro->ladder[ro->rungs - 1]);
         }
         if (ro->rungs == HSTS_LADDER_MAX) {
-            return hsts_ro_fail(err, errlen, "ladder has more than %d "
-                                "rungs", HSTS_LADDER_MAX);
+            return hsts_errorf(err, errlen, "ladder has more than %d "
+                               "rungs", HSTS_LADDER_MAX);
         }
         ro->ladder[ro->rungs++] = value;
         if (!end) {
@@ -190,7 +174,7 @@ int hsts_rollout_parse(const char *const *args, int nargs,
 
         if (!strncmp(a, "start=", 6)) {
             if (have_start++) {
-                return hsts_ro_fail(err, errlen, "start given twice");
+                return hsts_errorf(err, errlen, "start given twice");
             }
             if (hsts_parse_date(a + 6, &out->start, err, errlen)) {
                 return -1;
@@ -198,7 +182,7 @@ int hsts_rollout_parse(const char *const *args, int nargs,
         }
         else if (!strncmp(a, "step=", 5)) {
             if (have_step++) {
-                return hsts_ro_fail(err, errlen, "step given twice");
+                return hsts_errorf(err, errlen, "step given twice");
             }
             if (hsts_parse_step(a + 5, &out->step, err, errlen)) {
                 return -1;
@@ -206,20 +190,20 @@ int hsts_rollout_parse(const char *const *args, int nargs,
         }
         else if (!strncmp(a, "ladder=", 7)) {
             if (have_ladder++) {
-                return hsts_ro_fail(err, errlen, "ladder given twice");
+                return hsts_errorf(err, errlen, "ladder given twice");
             }
             if (hsts_parse_ladder(a + 7, out, err, errlen)) {
                 return -1;
             }
         }
         else {
-            return hsts_ro_fail(err, errlen, "unknown argument '%.*s' "
-                                "(expected start=YYYY-MM-DD, step=, "
-                                "ladder=)", HSTS_ECHO_MAX, a);
+            return hsts_errorf(err, errlen, "unknown argument '%.*s' "
+                               "(expected start=YYYY-MM-DD, step=, "
+                               "ladder=)", HSTS_ECHO_MAX, a);
         }
     }
     if (!have_start) {
-        return hsts_ro_fail(err, errlen, "start=YYYY-MM-DD is required");
+        return hsts_errorf(err, errlen, "start=YYYY-MM-DD is required");
     }
     return 0;
 }

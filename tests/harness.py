@@ -258,6 +258,16 @@ class Httpd:
                   env=httpd_env())
         return res.returncode, res.stdout + res.stderr
 
+    def assert_config_error(self, text, *needles):
+        """apachectl -t refuses `text`, naming this config file, the line
+        and every needle."""
+        rc, out = self.check_config(text)
+        assert rc != 0, out
+        assert "Syntax error on line" in out and self.conf_path in out, out
+        for needle in needles:
+            assert needle in out, out
+        return out
+
     def start(self):
         if os.path.exists(self.error_log):
             self.log_offset = os.path.getsize(self.error_log)

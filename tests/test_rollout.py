@@ -106,11 +106,9 @@ def test_notes(httpd):
 ])
 def test_bad_rollout_rejected(server_factory, args, message):
     h = server_factory("rollout-bad")
-    rc, out = h.check_config(h.base_conf() + h.tls_vhost(
-        'HSTSPolicy "max-age=300"\nHSTSRollout %s' % args))
-    assert rc != 0, out
-    assert "Syntax error on line" in out and h.conf_path in out, out
-    assert "HSTSRollout: " in out and message in out, out
+    h.assert_config_error(h.base_conf() + h.tls_vhost(
+        'HSTSPolicy "max-age=300"\nHSTSRollout %s' % args),
+        "HSTSRollout: ", message)
 
 
 def test_rollout_not_in_directory(server_factory):
