@@ -152,6 +152,11 @@ typedef struct {
     const hsts_rollout *rollout;    /* NULL: unset, inherit; default none */
     const hsts_limits *limits;      /* NULL: unset, inherit; default none */
     int preload_check;              /* main server only; default warn */
+    /* Not a directive: whether ServerName itself is exempt (an IP literal
+     * or localhost), worked out once in post_config so that the common
+     * request, Host == ServerName, needs a strcmp instead of a scan.
+     * HSTS_UNSET until then. */
+    int name_exempt;
 } hsts_srv_conf;
 
 static void *hsts_create_dir_conf(apr_pool_t *p, char *dir);
@@ -226,6 +231,7 @@ static void *hsts_create_srv_conf(apr_pool_t *p, server_rec *s)
     conf->rollout = NULL;
     conf->limits = NULL;
     conf->preload_check = HSTS_UNSET;
+    conf->name_exempt = HSTS_UNSET;
     return conf;
 }
 
@@ -238,6 +244,7 @@ static void *hsts_merge_srv_conf(apr_pool_t *p, void *basev, void *addv)
     conf->limits = add->limits ? add->limits : base->limits;
     conf->preload_check = add->preload_check != HSTS_UNSET
                           ? add->preload_check : base->preload_check;
+    conf->name_exempt = HSTS_UNSET;     /* per server, never inherited */
     return conf;
 }
 
@@ -557,6 +564,18 @@ static const char *hsts_rollout_header(const hsts_rollout *ro,
     return ro->headers[k];
 }
 
+static int hsts_exempt(const request_rec *r)
+{
+    const hsts_srv_conf *sconf = ap_get_module_config(
+        r->server->module_config, &hsts_module);
+
+    if (sconf->name_exempt != HSTS_UNSET && r->server->server_hostname
+        && !strcmp(r->hostname, r->server->server_hostname)) {
+        return sconf->name_exempt;
+    }
+    return hsts_host_is_exempt(r->hostname);
+}
+
 static void hsts_decide(request_rec *r, const request_rec *prev)
 {
     const hsts_dir_conf *conf = ap_get_module_config(r->per_dir_config,
@@ -584,7 +603,7 @@ static void hsts_decide(request_rec *r, const request_rec *prev)
     else if (!rule->header) {
         what = "off";
     }
-    else if (r->hostname && hsts_host_is_exempt(r->hostname)) {
+    else if (r->hostname && hsts_exempt(r)) {
         what = "ip-host";
     }
     else {
@@ -1267,7 +1286,8 @@ static void hsts_test_config(apr_pool_t *p, server_rec *main)
     }
 }
 
-/* Say where each vhost's roll-out stands, once the logs are open. */
+/* Work out each server's name_exempt, and say where each vhost's roll-out
+ * stands, once the logs are open. */
 static int hsts_post_config(apr_pool_t *pconf, apr_pool_t *plog,
                             apr_pool_t *ptemp, server_rec *s)
 {
@@ -1276,6 +1296,14 @@ static int hsts_post_config(apr_pool_t *pconf, apr_pool_t *plog,
 
     (void)pconf;
     (void)plog;
+    for (v = s; v; v = v->next) {
+        hsts_srv_conf *sc = ap_get_module_config(v->module_config,
+                                                 &hsts_module);
+
+        if (v->server_hostname) {
+            sc->name_exempt = hsts_host_is_exempt(v->server_hostname);
+        }
+    }
     if (ap_state_query(AP_SQ_MAIN_STATE) == AP_SQ_MS_CREATE_PRE_CONFIG) {
         return OK;
     }

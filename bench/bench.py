@@ -20,7 +20,8 @@
 
 Figures, never assertions: `make test` does not time anything.
 Environment: BENCH_N (measured requests per callgrind run, default 200),
-BENCH_SECONDS (per throughput run, default 10), BENCH_ROUNDS (default 3),
+BENCH_SECONDS (per throughput run, default 10), BENCH_ROUNDS (default 3;
+0 skips throughput),
 BENCH_OUT (write the Markdown results table there).
 """
 
@@ -346,6 +347,8 @@ def main():
 
     tput = {}
     for proto, http2 in (("HTTP/1.1", False), ("HTTP/2", True)):
+        if ROUNDS < 1:
+            break           # BENCH_ROUNDS=0: instruction counts only
         runs = {"base": [], "hsts": []}
         rss = {"base": [], "hsts": []}
         for r in range(ROUNDS):

@@ -21,7 +21,10 @@ def httpd(server_factory):
     h = server_factory("tlsdetect")
     h.write("index.html", "hi\n")
     h.configure(h.base_conf() + h.tls_vhost(TLS_BODY)
-                + h.plain_vhost(PLAIN_BODY))
+                + h.plain_vhost(PLAIN_BODY)
+                # ServerName itself exempt: the per-server shortcut
+                + h.tls_vhost(TLS_BODY, server_name="localhost",
+                              aliases="nothing.invalid"))
     return h.start()
 
 
@@ -45,6 +48,15 @@ def test_exempt_hosts(httpd, host):
     res = httpd.curl("/", host=host)
     assert res.status == 200, res
     assert res.sts == [], res
+
+
+def test_localhost_vhost(httpd):
+    """Host == ServerName == localhost takes the precomputed answer."""
+    res = httpd.curl("/?localhost-vhost", host="localhost")
+    assert res.status == 200 and res.sts == [], res
+    assert httpd.access_line("localhost-vhost").endswith(" ip-host")
+    # and a real name on the same server still gets the header
+    assert httpd.curl("/", host="www.hsts.test").sts == ["max-age=4242"]
 
 
 def test_ip_host_note(httpd):
