@@ -39,12 +39,6 @@ POLICY = "max-age=31536000; includeSubDomains"
 
 BODY = """
     HSTSPolicy "%s"
-    <Location /auth>
-        AuthType Basic
-        AuthName "stress"
-        AuthUserFile "{dir}/htpasswd"
-        Require valid-user
-    </Location>
     ProxyPass /proxy/ http://127.0.0.1:{backend}/ retry=0
 """ % POLICY
 
@@ -200,11 +194,9 @@ def main():
 
     h = harness.Httpd(pki, "stress")
     h.write("index.html", "x" * 1024)
-    open(os.path.join(h.dir, "htpasswd"), "w").close()
-    os.chmod(os.path.join(h.dir, "htpasswd"), 0o644)
     h.configure(h.base_conf(log_level="warn")
-                + h.tls_vhost(BODY.format(dir=h.dir,
-                                          backend=backend.backend_port)))
+                + h.tls_vhost(BODY.format(backend=backend.backend_port)
+                              + h.basic_auth("/auth")))
     h.start()
     backend_listen = backend.backend_port
     h.allowed += [

@@ -20,12 +20,6 @@ POLICY = """
     # The whole of mod_hsts' configuration for this site:
     HSTSPolicy "max-age=31536000; includeSubDomains"
 
-    <Location /private>
-        AuthType Basic
-        AuthName "demo"
-        AuthUserFile "{dir}/htpasswd"
-        Require valid-user
-    </Location>
 """
 
 
@@ -43,9 +37,7 @@ def main():
     pki = harness.PKI(pki_dir)
     h = harness.Httpd(pki, "demo")
     h.write("index.html", "<h1>mod_hsts demo</h1>\n")
-    open(os.path.join(h.dir, "htpasswd"), "w").close()
-    os.chmod(os.path.join(h.dir, "htpasswd"), 0o644)
-    body = POLICY.format(dir=h.dir)
+    body = POLICY + h.basic_auth("/private")
     h.configure(h.base_conf() + h.tls_vhost(body) + h.plain_vhost(body))
     h.start()
     ok = True

@@ -56,10 +56,19 @@ def modules_dir():
     return MODULES_DIR
 
 
-def free_port():
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+def free_ports(n):
+    """n distinct free loopback ports: every probe socket stays open until
+    all are picked, or the kernel may hand out the same port twice."""
+    socks = []
+    try:
+        for _ in range(n):
+            s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            s.bind(("127.0.0.1", 0))
+            socks.append(s)
+        return [s.getsockname()[1] for s in socks]
+    finally:
+        for s in socks:
+            s.close()
 
 
 def run(cmd, **kw):
@@ -148,10 +157,8 @@ class Httpd:
         os.chmod(self.dir, 0o755)
         self.docroot = os.path.join(self.dir, "htdocs")
         os.makedirs(self.docroot)
-        self.tls_port = free_port()
-        self.plain_port = free_port()
-        self.backend_port = free_port()
-        self.dead_port = free_port()
+        (self.tls_port, self.plain_port, self.backend_port,
+         self.dead_port) = free_ports(4)
         self.conf_path = os.path.join(self.dir, "httpd.conf")
         self.error_log = os.path.join(self.dir, "error.log")
         self.access_log = os.path.join(self.dir, "access.log")
@@ -224,6 +231,21 @@ class Httpd:
 %s
 </VirtualHost>
 """ % (self.plain_port, server_name, aliases, self.docroot, body)
+
+    def basic_auth(self, path):
+        """A <Location> that answers 401 (Basic auth, an empty user file)."""
+        users = os.path.join(self.dir, "htpasswd")
+        if not os.path.exists(users):
+            open(users, "w").close()
+            os.chmod(users, 0o644)
+        return """
+    <Location %s>
+        AuthType Basic
+        AuthName "mod_hsts test"
+        AuthUserFile "%s"
+        Require valid-user
+    </Location>
+""" % (path, users)
 
     def backend_vhost(self, body=""):
         """A plain-HTTP backend that sends its own STS header, for

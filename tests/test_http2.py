@@ -14,12 +14,6 @@ POLICY = "max-age=300; includeSubDomains"
 BODY = """
     HSTSPolicy "max-age=300; includeSubDomains"
     Redirect 302 /moved /index.html
-    <Location /auth>
-        AuthType Basic
-        AuthName "hsts test"
-        AuthUserFile "{dir}/htpasswd"
-        Require valid-user
-    </Location>
     ProxyPass /proxy/ http://127.0.0.1:{backend}/
 """
 
@@ -28,9 +22,7 @@ BODY = """
 def httpd(server_factory):
     h = server_factory("http2")
     h.write("index.html", "hello h2\n")
-    open(os.path.join(h.dir, "htpasswd"), "w").close()
-    os.chmod(os.path.join(h.dir, "htpasswd"), 0o644)
-    body = BODY.format(dir=h.dir, backend=h.backend_port)
+    body = BODY.format(backend=h.backend_port) + h.basic_auth("/auth")
     h.configure(h.base_conf() + h.tls_vhost(body) + h.backend_vhost())
     return h.start()
 

@@ -25,12 +25,6 @@ BODY = """
         AllowOverride All
         Options FollowSymLinks
     </Directory>
-    <Location /auth>
-        AuthType Basic
-        AuthName "hsts test"
-        AuthUserFile "{dir}/htpasswd"
-        Require valid-user
-    </Location>
     <Location /denied>
         Require all denied
     </Location>
@@ -81,11 +75,9 @@ def httpd(server_factory):
         with open(os.path.join(cgi, name), "w") as f:
             f.write(text)
         os.chmod(os.path.join(cgi, name), 0o755)
-    open(os.path.join(h.dir, "htpasswd"), "w").close()
-    os.chmod(os.path.join(h.dir, "htpasswd"), 0o644)
 
     body = BODY.format(docroot=h.docroot, dir=h.dir, backend=h.backend_port,
-                       dead=h.dead_port)
+                       dead=h.dead_port) + h.basic_auth("/auth")
     h.configure(h.base_conf(extra=GLOBAL) + h.tls_vhost(body)
                 + h.plain_vhost(body) + h.backend_vhost())
     h.allowed += [
