@@ -55,6 +55,9 @@ EVENT = ["mpm_event"] + PREFORK[1:] + ["http2"]
 
 TODAY = datetime.datetime.now(datetime.timezone.utc).date()
 FILTER_SIZE = 40    # sizeof(ap_filter_t) on LP64: 5 pointers
+BIG = 2 * 1024 * 1024   # the proxied response: one brigade per ~8 KB read
+PROXY_N = 10
+BACKEND = [0]           # port of the backend httpd serving big.bin
 
 
 def conf_for(h, key, modules):
@@ -76,13 +79,19 @@ def conf_for(h, key, modules):
                    % (POLICY, (TODAY - datetime.timedelta(days=10))),
         "plain_base": "",
         "plain_hsts": 'HSTSPolicy "%s"' % POLICY,
+        "proxy_base": "ProxyPass /p/ http://127.0.0.1:%d/" % BACKEND[0],
+        "proxy_hsts": 'HSTSPolicy "%s"\nProxyPass /p/ http://127.0.0.1:%d/'
+                      % (POLICY, BACKEND[0]),
     }
     mods = list(modules)
+    if key.startswith("proxy"):
+        mods += ["proxy", "proxy_http"]
     if key == "floor":
         mods_extra = "LoadModule hsts_floor_module %s\n" % FLOOR
     else:
         mods_extra = ""
-    uses_hsts = key.startswith("hsts") or key in ("rollout", "plain_hsts")
+    uses_hsts = (key.startswith("hsts")
+                 or key in ("rollout", "plain_hsts", "proxy_hsts"))
     text = h.base_conf(modules=mods, log_level="warn", hsts=uses_hsts,
                        extra=mods_extra + "KeepAliveTimeout 60\n"
                        "MaxKeepAliveRequests 0\n")
@@ -93,6 +102,8 @@ def conf_for(h, key, modules):
     vhost = h.tls_vhost if tls else h.plain_vhost
     text += vhost(bodies[key])
     path = "/a/b/index.html" if key.endswith("_ht") else "/index.html"
+    if key.startswith("proxy"):
+        path = "/p/big.bin"
     return text, path, tls
 
 
@@ -137,6 +148,7 @@ def keepalive_requests(port, tls, path, count, sock=None):
 
 def callgrind(pki, key):
     """Instructions (and allocations) per request for one configuration."""
+    n = PROXY_N if key.startswith("proxy") else N
     h = harness.Httpd(pki, "bench-" + key)
     write_docroot(h)
     text, path, tls = conf_for(h, key, PREFORK)
@@ -166,7 +178,7 @@ def callgrind(pki, key):
         for name in os.listdir(h.dir):
             if name.startswith("cg.out"):
                 os.chmod(os.path.join(h.dir, name), 0o666)
-        sock = keepalive_requests(port, tls, path, WARMUP + N)
+        sock = keepalive_requests(port, tls, path, WARMUP + n)
         sock.close()
         proc.terminate()
         proc.wait(timeout=120)
@@ -175,10 +187,10 @@ def callgrind(pki, key):
                        if re.search(r"cg\.out\.\d+$", p))
         # dump k ends with request k's ap_process_request; the probe
         # connections made while waiting for the port send no request
-        measured = [p for _, p in dumps][-N:]
-        if len(dumps) < WARMUP + N:
+        measured = [p for _, p in dumps][-n:]
+        if len(dumps) < WARMUP + n:
             raise RuntimeError("expected %d dumps, got %d"
-                               % (WARMUP + N, len(dumps)))
+                               % (WARMUP + n, len(dumps)))
         totals = []
         for p in measured:
             with open(p) as f:
@@ -194,6 +206,7 @@ def callgrind(pki, key):
         return {"per_request": statistics.median(totals),
                 "spread": (min(totals), max(totals)),
                 "allocs": count_allocs(last_text),
+                "filter_calls": count_calls(last_text, "hsts_out_filter"),
                 "functions": self_costs(last)}
     finally:
         if proc.poll() is None:
@@ -226,6 +239,24 @@ def count_allocs(text):
                     "apr_palloc", "apr_pcalloc"):
                 calls += int(line[6:].split()[0])
             pending = None
+    return calls
+
+
+def count_calls(text, callee):
+    """How often `callee` was called in one dump."""
+    names = {}
+    calls = 0
+    pending = False
+    for line in text.splitlines():
+        m = re.match(r"^cfn=\((\d+)\)(?: (.*))?$", line)
+        if m:
+            if m.group(2):
+                names[m.group(1)] = m.group(2)
+            pending = names.get(m.group(1)) == callee
+            continue
+        if line.startswith("calls=") and pending:
+            calls += int(line[6:].split()[0])
+            pending = False
     return calls
 
 
@@ -308,8 +339,18 @@ def main():
     os.chmod(pki_dir, 0o755)
     pki = harness.PKI(pki_dir)
 
+    # a normal (not instrumented) httpd serving the proxied 2 MB file
+    backend = harness.Httpd(pki, "bench-backend")
+    backend.configure(backend.base_conf(hsts=False, log_level="warn")
+                      + backend.backend_vhost())
+    with open(os.path.join(backend.dir, "backend", "big.bin"), "wb") as f:
+        f.write(b"x" * BIG)
+    backend.start()
+    BACKEND[0] = backend.backend_port
+
     keys = ["base", "floor", "seeds", "expr", "hsts", "base_ht", "hsts_ht",
-            "rollout", "plain_base", "plain_hsts"]
+            "rollout", "plain_base", "plain_hsts", "proxy_base",
+            "proxy_hsts"]
     cg = {}
     for key in keys:
         print("callgrind: %-10s ..." % key, end=" ", flush=True)
@@ -343,6 +384,12 @@ def main():
         ("(g) plain HTTP with a policy configured",
          "%+.0f" % added("plain_hsts", "plain_base"),
          "vs. plain-HTTP baseline (%.0f)" % cg["plain_base"]["per_request"]),
+        ("(h) `HSTSPolicy` on a proxied 2 MB response",
+         "%+.0f" % added("proxy_hsts", "proxy_base"),
+         "%d filter calls; %.1f per further brigade"
+         % (cg["proxy_hsts"]["filter_calls"],
+            (added("proxy_hsts", "proxy_base") - hsts)
+            / max(1, cg["proxy_hsts"]["filter_calls"] - 1))),
     ]
 
     tput = {}
@@ -421,6 +468,7 @@ def main():
     if out:
         with open(out, "w") as f:
             f.write(text)
+    backend.cleanup()
     print("callgrind dumps kept in %s/mod_hsts-bench-*.callgrind (inspect "
           "with callgrind_annotate)" % tempfile.gettempdir())
     shutil.rmtree(pki_dir, ignore_errors=True)
