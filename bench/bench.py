@@ -248,11 +248,13 @@ def count_calls(text, callee):
     calls = 0
     pending = False
     for line in text.splitlines():
-        m = re.match(r"^cfn=\((\d+)\)(?: (.*))?$", line)
+        # compressed names are defined on whichever fn=/cfn= line comes first
+        m = re.match(r"^(c?fn)=\((\d+)\)(?: (.*))?$", line)
         if m:
-            if m.group(2):
-                names[m.group(1)] = m.group(2)
-            pending = names.get(m.group(1)) == callee
+            if m.group(3):
+                names[m.group(2)] = m.group(3)
+            pending = (m.group(1) == "cfn"
+                       and names.get(m.group(2)) == callee)
             continue
         if line.startswith("calls=") and pending:
             calls += int(line[6:].split()[0])
