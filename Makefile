@@ -23,8 +23,8 @@ WARN = -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wmissing-prototypes \
 APXS_WARN = $(addprefix -Wc$(,),$(WARN))
 , := ,
 
-SRC = mod_hsts.c src/hsts_policy.c src/hsts_rollout.c
-HDR = include/hsts_policy.h include/hsts_rollout.h
+SRC = mod_hsts.c src/hsts_report.c src/hsts_policy.c src/hsts_rollout.c
+HDR = include/mod_hsts.h include/hsts_policy.h include/hsts_rollout.h
 PURE = src/hsts_policy.c src/hsts_rollout.c
 
 MODS_AVAILABLE = /etc/apache2/mods-available
@@ -131,10 +131,9 @@ ASAN_LOGS = $(CURDIR)/build/asan-logs
 ASAN_LIB = $(shell $(CC_HOST) -print-file-name=libasan.so)
 
 asan: deps-test
-	rm -rf $(ASAN_DIR) $(ASAN_LOGS) && mkdir -p $(ASAN_DIR)/src \
-	    $(ASAN_DIR)/include $(ASAN_LOGS) && chmod 777 $(ASAN_LOGS)
-	cp mod_hsts.c $(ASAN_DIR)/ && cp $(PURE) $(ASAN_DIR)/src/ && \
-	    cp $(HDR) $(ASAN_DIR)/include/
+	rm -rf $(ASAN_DIR) $(ASAN_LOGS) && mkdir -p $(ASAN_DIR) $(ASAN_LOGS) \
+	    && chmod 777 $(ASAN_LOGS)
+	cp --parents $(SRC) $(HDR) $(ASAN_DIR)/
 	cd $(ASAN_DIR) && $(APXS) -c -I include $(APXS_WARN) \
 	    -Wc,-fsanitize=address,undefined -Wc,-fno-omit-frame-pointer \
 	    -Wl,-fsanitize=address,undefined -o mod_hsts.la $(SRC)

@@ -1,0 +1,108 @@
+/* Licensed to the Apache Software Foundation (ASF) under one or more
+ * contributor license agreements; and to You under the Apache License,
+ * Version 2.0 (the "License"); you may not use this file except in
+ * compliance with the License.  You may obtain a copy of the License at
+ *
+ *     http://www.apache.org/licenses/LICENSE-2.0
+ *
+ * Unless required by applicable law or agreed to in writing, software
+ * distributed under the License is distributed on an "AS IS" BASIS,
+ * WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+ * See the License for the specific language governing permissions and
+ * limitations under the License.
+ */
+
+/*
+ * mod_hsts' private header: the configuration records shared by the
+ * request-path glue (mod_hsts.c) and the configuration-time reports
+ * (src/hsts_report.c).
+ */
+
+#ifndef MOD_HSTS_H
+#define MOD_HSTS_H
+
+#include "httpd.h"
+#include "http_config.h"
+#include "http_core.h"
+#include "http_log.h"
+#include "apr_hash.h"
+#include "apr_strings.h"
+
+#include "hsts_policy.h"
+#include "hsts_rollout.h"
+
+extern module AP_MODULE_DECLARE_DATA hsts_module;
+
+/* One HSTSPolicy line, with everything the request path needs already
+ * computed: the header value (NULL for "off") and where it came from. */
+typedef struct {
+    const char *header;
+    const char *source;         /* scope and file:line, for logs */
+    const char *file;
+    int line;
+    int htaccess;
+    int inherit;                /* an "off" that HSTSOverrideLimits denied */
+    const char *clamped;        /* what HSTSOverrideLimits changed, or NULL */
+    hsts_policy_t policy;
+} hsts_rule;
+
+#define HSTS_UNSET         -1
+#define HSTS_UPSTREAM_REPLACE 0
+#define HSTS_UPSTREAM_KEEP    1
+
+/* One HSTSRedirect line. */
+typedef struct {
+    int on;
+    int status;                 /* 0: 301 for GET/HEAD, 308 otherwise */
+    const char *port;           /* ":N", or "" for 443 */
+    int port_num;
+    const char *source;
+    const char *file;
+    int line;
+} hsts_redirect;
+
+typedef struct {
+    const hsts_rule *rule;      /* NULL: unset, inherit */
+    int upstream;               /* HSTS_UNSET: inherit; default replace */
+    const hsts_redirect *redirect;  /* NULL: unset; default off */
+} hsts_dir_conf;
+
+/* One HSTSRollout line, with each rung's start time and header ready for
+ * the request path. */
+typedef struct {
+    hsts_rollout_t ro;
+    long long bounds[HSTS_LADDER_MAX + 1];  /* bounds[k]: rung k starts */
+    const char *headers[HSTS_LADDER_MAX];   /* "max-age=ladder[k]" */
+    const char *source;
+} hsts_rollout;
+
+#define HSTS_PRELOAD_OFF    0
+#define HSTS_PRELOAD_WARN   1
+#define HSTS_PRELOAD_STRICT 2
+
+/* One HSTSOverrideLimits line. */
+typedef struct {
+    hsts_limits_t limits;
+    const char *text;           /* canonical form, for messages and dumps */
+    const char *source;
+} hsts_limits;
+
+typedef struct {
+    const hsts_rollout *rollout;    /* NULL: unset, inherit; default none */
+    const hsts_limits *limits;      /* NULL: unset, inherit; default none */
+    int preload_check;              /* main server only; default warn */
+    /* Not a directive: whether ServerName itself is exempt (an IP literal
+     * or localhost), worked out once in post_config so that the common
+     * request, Host == ServerName, needs a strcmp instead of a scan.
+     * HSTS_UNSET until then. */
+    int name_exempt;
+} hsts_srv_conf;
+
+/* src/hsts_report.c: hooks that run when the configuration is read. */
+int hsts_check_config(apr_pool_t *pconf, apr_pool_t *plog,
+                      apr_pool_t *ptemp, server_rec *s);
+int hsts_post_config(apr_pool_t *pconf, apr_pool_t *plog,
+                     apr_pool_t *ptemp, server_rec *s);
+void hsts_test_config(apr_pool_t *p, server_rec *main);
+
+#endif /* MOD_HSTS_H */
