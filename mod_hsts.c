@@ -52,6 +52,11 @@
  * 400s, TRACE, "OPTIONS *", error documents and cache hits, which the
  * insert_filter hooks that mod_headers uses never see.  It decides at
  * filter time, from the request's final per-directory configuration.
+ *
+ * Files: this one is the request path and the directives; the checks and
+ * reports made when the configuration is read are in src/hsts_report.c;
+ * the logic that knows nothing of httpd is in src/hsts_policy.c and
+ * src/hsts_rollout.c.
  */
 
 #include "httpd.h"
