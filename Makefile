@@ -30,9 +30,7 @@ PURE = src/hsts_policy.c src/hsts_rollout.c
 MODS_AVAILABLE = /etc/apache2/mods-available
 
 .PHONY: all install test unit pytest demo bench fuzz asan stress valgrind \
-        clean \
-        deps-test \
-        deps-demo deps-bench deps-fuzz
+        clean deps-test deps-demo deps-bench deps-fuzz
 
 all: .libs/mod_hsts.so
 
