@@ -337,17 +337,12 @@ def main():
         if not shutil.which(tool):
             sys.exit("bench: %s is missing (scripts/deps.sh bench installs "
                      "it)" % tool)
-    pki_dir = tempfile.mkdtemp(prefix="hsts-bench-pki-")
-    os.chmod(pki_dir, 0o755)
-    pki = harness.PKI(pki_dir)
+    pki = harness.make_pki("bench")
 
     # a normal (not instrumented) httpd serving the proxied 2 MB file
-    backend = harness.Httpd(pki, "bench-backend")
-    backend.configure(backend.base_conf(hsts=False, log_level="warn")
-                      + backend.backend_vhost())
+    backend = harness.start_backend(pki, "bench-backend")
     with open(os.path.join(backend.dir, "backend", "big.bin"), "wb") as f:
         f.write(b"x" * BIG)
-    backend.start()
     BACKEND[0] = backend.backend_port
 
     keys = ["base", "floor", "seeds", "expr", "hsts", "base_ht", "hsts_ht",
@@ -473,7 +468,7 @@ def main():
     backend.cleanup()
     print("callgrind dumps kept in %s/mod_hsts-bench-*.callgrind (inspect "
           "with callgrind_annotate)" % tempfile.gettempdir())
-    shutil.rmtree(pki_dir, ignore_errors=True)
+    shutil.rmtree(pki.dir, ignore_errors=True)
 
 
 if __name__ == "__main__":

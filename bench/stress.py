@@ -25,7 +25,6 @@ import socket
 import ssl
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 
@@ -182,15 +181,10 @@ def main():
     if not harness.shutil.which("wrk"):
         sys.exit("stress: wrk is missing (scripts/deps.sh bench installs "
                  "it)")
-    pki_dir = tempfile.mkdtemp(prefix="hsts-stress-pki-")
-    os.chmod(pki_dir, 0o755)
-    pki = harness.PKI(pki_dir)
+    pki = harness.make_pki("stress")
 
     # The proxied backend: a real httpd of its own, so it can be killed.
-    backend = harness.Httpd(pki, "stress-backend")
-    backend.configure(backend.base_conf(hsts=False, log_level="warn")
-                      + backend.backend_vhost())
-    backend.start()
+    backend = harness.start_backend(pki, "stress-backend")
 
     h = harness.Httpd(pki, "stress")
     h.write("index.html", "x" * 1024)
@@ -305,7 +299,7 @@ def main():
     failures += bad_lines[:20]
     h.cleanup()
     backend.cleanup()
-    harness.shutil.rmtree(pki_dir, ignore_errors=True)
+    harness.shutil.rmtree(pki.dir, ignore_errors=True)
     if failures:
         print("\nSTRESS FAILED:\n  " + "\n  ".join(failures))
         return 1

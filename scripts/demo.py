@@ -10,7 +10,6 @@ DEMO_KEEP=1 leaves the server running until Enter is pressed.
 import os
 import shutil
 import sys
-import tempfile
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
                                 "..", "tests"))
@@ -32,9 +31,7 @@ def show(label, res):
 
 
 def main():
-    pki_dir = tempfile.mkdtemp(prefix="hsts-demo-pki-")
-    os.chmod(pki_dir, 0o755)
-    pki = harness.PKI(pki_dir)
+    pki = harness.make_pki("demo")
     h = harness.Httpd(pki, "demo")
     h.write("index.html", "<h1>mod_hsts demo</h1>\n")
     body = POLICY + h.basic_auth("/private")
@@ -65,7 +62,7 @@ def main():
             ok = False
             print("unexpected error log lines:\n" + "\n".join(bad))
         h.cleanup()
-        shutil.rmtree(pki_dir, ignore_errors=True)
+        shutil.rmtree(pki.dir, ignore_errors=True)
     print("\ndemo %s; httpd stopped." % ("OK" if ok else "FAILED"))
     return 0 if ok else 1
 

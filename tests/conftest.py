@@ -3,7 +3,6 @@
 import os
 import shutil
 import subprocess
-import tempfile
 
 import pytest
 
@@ -23,10 +22,9 @@ def built_module():
 
 @pytest.fixture(scope="session")
 def pki():
-    d = tempfile.mkdtemp(prefix="hsts-pki-")
-    os.chmod(d, 0o755)
-    yield harness.PKI(d)
-    shutil.rmtree(d, ignore_errors=True)
+    pki = harness.make_pki("tests")
+    yield pki
+    shutil.rmtree(pki.dir, ignore_errors=True)
 
 
 @pytest.fixture(scope="module")

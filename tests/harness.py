@@ -126,6 +126,22 @@ class PKI:
             os.chmod(path, 0o644)
 
 
+def make_pki(name):
+    """A PKI in a fresh directory the httpd children can read."""
+    d = tempfile.mkdtemp(prefix="hsts-%s-pki-" % name)
+    os.chmod(d, 0o755)
+    return PKI(d)
+
+
+def start_backend(pki, name):
+    """A started httpd without mod_hsts serving backend_vhost(): what
+    mod_proxy talks to when the backend must be a process of its own."""
+    backend = Httpd(pki, name)
+    backend.configure(backend.base_conf(hsts=False, log_level="warn")
+                      + backend.backend_vhost())
+    return backend.start()
+
+
 BASE_MODULES = [
     "mpm_event", "authz_core", "authz_host", "authz_user", "authn_core",
     "authn_file", "auth_basic", "mime", "dir", "alias", "rewrite", "ssl",
