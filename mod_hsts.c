@@ -69,7 +69,6 @@
 #include "util_filter.h"
 #include "ap_mmn.h"
 #include "apr_lib.h"
-#include "apr_hash.h"
 #include "apr_strings.h"
 
 #if AP_MODULE_MAGIC_AT_LEAST(20120211, 105)
@@ -97,7 +96,6 @@ static const char hsts_note_upstream[] = "upstream";
 
 /* Its address marks a connection known to be TLS in its conn_config. */
 static char hsts_conn_tls;
-
 
 static void *hsts_create_dir_conf(apr_pool_t *p, char *dir);
 static void *hsts_merge_dir_conf(apr_pool_t *p, void *basev, void *addv);
@@ -193,17 +191,24 @@ static int hsts_cmd_in_htaccess(const cmd_parms *cmd)
     return cmd->path && !(cmd->override & ACCESS_CONF);
 }
 
-/* Where the directive being read sits, for logs and dumps: the .htaccess
- * file, or the enclosing section and the file:line. */
-static const char *hsts_cmd_source(cmd_parms *cmd)
+/* Where the directive being read sits: the .htaccess file, or the
+ * enclosing section, with file and line. */
+static void hsts_cmd_where(cmd_parms *cmd, hsts_where *where)
 {
     const ap_directive_t *d = cmd->directive, *sec;
 
-    if (!d || !d->filename) {
-        return "the command line";
+    where->file = d ? d->filename : NULL;
+    where->line = d ? d->line_num : 0;
+    if (!where->file) {
+        where->source = "the command line";
+        return;
     }
+    where->source = apr_psprintf(cmd->pool, "server config at %s:%d",
+                                 d->filename, d->line_num);
     if (hsts_cmd_in_htaccess(cmd)) {
-        return apr_psprintf(cmd->pool, "%s:%d", d->filename, d->line_num);
+        where->source = apr_psprintf(cmd->pool, "%s:%d", d->filename,
+                                     d->line_num);
+        return;
     }
     for (sec = d->parent; sec; sec = sec->parent) {
         if (strcasecmp(sec->directive, "<IfModule")
@@ -212,20 +217,19 @@ static const char *hsts_cmd_source(cmd_parms *cmd)
             && strcasecmp(sec->directive, "<IfFile")
             && strcasecmp(sec->directive, "<IfDirective")
             && strcasecmp(sec->directive, "<IfSection")) {
-            return apr_psprintf(cmd->pool, "%s %s at %s:%d",
-                                sec->directive, sec->args, d->filename,
-                                d->line_num);
+            where->source = apr_psprintf(cmd->pool, "%s %s at %s:%d",
+                                         sec->directive, sec->args,
+                                         d->filename, d->line_num);
+            return;
         }
     }
-    return apr_psprintf(cmd->pool, "server config at %s:%d", d->filename,
-                        d->line_num);
 }
 
 /* A tenant's .htaccess policy outside the vhost's HSTSOverrideLimits is
  * clamped, never refused: a refusal would take the directory down.  What
  * changed is logged with each response that carries it. */
 static void hsts_apply_limits(cmd_parms *cmd, hsts_rule *rule,
-                              const char *asked)
+                              const char *asked, int off)
 {
     const hsts_srv_conf *sconf = ap_get_module_config(
         cmd->server->module_config, &hsts_module);
@@ -235,22 +239,22 @@ static void hsts_apply_limits(cmd_parms *cmd, hsts_rule *rule,
     if (!lim) {
         return;
     }
-    if (!strcasecmp(asked, "off")) {
+    if (off) {
         if (lim->limits.deny_off) {
             rule->inherit = 1;
             rule->clamped = apr_psprintf(cmd->pool, "HSTSPolicy in %s "
                                          "asked for \"off\", ignored: "
                                          "HSTSOverrideLimits %s (%s)",
-                                         rule->source, lim->text,
-                                         lim->source);
+                                         rule->where.source, lim->text,
+                                         lim->where.source);
         }
         return;
     }
     if (hsts_limits_apply(&lim->limits, &rule->policy, why, sizeof(why))) {
         rule->clamped = apr_psprintf(cmd->pool, "HSTSPolicy in %s asked "
                                      "for \"%s\", %s: HSTSOverrideLimits "
-                                     "%s (%s)", rule->source, asked, why,
-                                     lim->text, lim->source);
+                                     "%s (%s)", rule->where.source, asked,
+                                     why, lim->text, lim->where.source);
     }
 }
 
@@ -262,6 +266,7 @@ static const char *hsts_cmd_policy(cmd_parms *cmd, void *mconfig,
     const char *value = args;
     char err[HSTS_ERR_MAX];
     char header[HSTS_HEADER_MAX];
+    int off;
 
     /* Take the admin's usual quoted form ("max-age=...; preload") and the
      * bare form (max-age=...; preload) that is easy to write by mistake:
@@ -292,20 +297,17 @@ static const char *hsts_cmd_policy(cmd_parms *cmd, void *mconfig,
                             "\"max-age=31536000\", or off", cmd->cmd->name);
     }
 
+    off = !strcasecmp(value, "off");
     rule = apr_pcalloc(cmd->pool, sizeof(*rule));
-    rule->source = hsts_cmd_source(cmd);
-    rule->file = cmd->directive ? cmd->directive->filename : NULL;
-    rule->line = cmd->directive ? cmd->directive->line_num : 0;
-    rule->htaccess = hsts_cmd_in_htaccess(cmd);
-    if (strcasecmp(value, "off") != 0) {
-        if (hsts_policy_parse(value, &rule->policy, err, sizeof(err)) != 0) {
-            return apr_psprintf(cmd->pool, "%s: %s", cmd->cmd->name, err);
-        }
+    hsts_cmd_where(cmd, &rule->where);
+    if (!off && hsts_policy_parse(value, &rule->policy, err,
+                                  sizeof(err)) != 0) {
+        return apr_psprintf(cmd->pool, "%s: %s", cmd->cmd->name, err);
     }
-    if (rule->htaccess) {
-        hsts_apply_limits(cmd, rule, value);
+    if (hsts_cmd_in_htaccess(cmd)) {
+        hsts_apply_limits(cmd, rule, value, off);
     }
-    if (strcasecmp(value, "off") != 0) {
+    if (!off) {
         hsts_policy_format(&rule->policy, header, sizeof(header));
         rule->header = apr_pstrdup(cmd->pool, header);
     }
@@ -336,21 +338,15 @@ static const char *hsts_cmd_redirect(cmd_parms *cmd, void *mconfig,
 {
     hsts_dir_conf *conf = mconfig;
     hsts_redirect *rd = apr_pcalloc(cmd->pool, sizeof(*rd));
-    hsts_redirect_t parsed;
     char err[HSTS_ERR_MAX];
 
-    if (hsts_redirect_parse((const char *const *)argv, argc, &parsed,
+    if (hsts_redirect_parse((const char *const *)argv, argc, &rd->args,
                             err, sizeof(err)) != 0) {
         return apr_psprintf(cmd->pool, "%s: %s", cmd->cmd->name, err);
     }
-    rd->on = parsed.on;
-    rd->status = parsed.status;
-    rd->port_num = parsed.port;
-    rd->port = !parsed.port || parsed.port == 443 ? ""
-               : apr_psprintf(cmd->pool, ":%d", parsed.port);
-    rd->source = hsts_cmd_source(cmd);
-    rd->file = cmd->directive ? cmd->directive->filename : NULL;
-    rd->line = cmd->directive ? cmd->directive->line_num : 0;
+    rd->port = !rd->args.port || rd->args.port == 443 ? ""
+               : apr_psprintf(cmd->pool, ":%d", rd->args.port);
+    hsts_cmd_where(cmd, &rd->where);
     conf->redirect = rd;
     return NULL;
 }
@@ -369,14 +365,11 @@ static const char *hsts_cmd_rollout(cmd_parms *cmd, void *mconfig,
                            err, sizeof(err)) != 0) {
         return apr_psprintf(cmd->pool, "%s: %s", cmd->cmd->name, err);
     }
-    for (k = 0; k <= ro->ro.rungs; k++) {
-        ro->bounds[k] = ro->ro.start + k * ro->ro.step;
-    }
     for (k = 0; k < ro->ro.rungs; k++) {
         ro->headers[k] = apr_psprintf(cmd->pool, "max-age=%lu",
                                       ro->ro.ladder[k]);
     }
-    ro->source = hsts_cmd_source(cmd);
+    hsts_cmd_where(cmd, &ro->where);
     conf->rollout = ro;
     return NULL;
 }
@@ -396,7 +389,7 @@ static const char *hsts_cmd_limits(cmd_parms *cmd, void *mconfig,
     }
     hsts_limits_format(&lim->limits, text, sizeof(text));
     lim->text = apr_pstrdup(cmd->pool, text);
-    lim->source = hsts_cmd_source(cmd);
+    hsts_cmd_where(cmd, &lim->where);
     conf->limits = lim;
     return NULL;
 }
@@ -489,19 +482,10 @@ static const char *hsts_rollout_header(const hsts_rollout *ro,
                                        const hsts_rule *rule,
                                        apr_time_t now)
 {
-    long long t = apr_time_sec(now);
-    int k = 0;
+    int k = hsts_rollout_state(&ro->ro, apr_time_sec(now),
+                               rule->policy.max_age);
 
-    if (t < ro->bounds[0]) {
-        return NULL;
-    }
-    while (k < ro->ro.rungs && t >= ro->bounds[k + 1]) {
-        k++;
-    }
-    if (k == ro->ro.rungs || ro->ro.ladder[k] >= rule->policy.max_age) {
-        return rule->header;
-    }
-    return ro->headers[k];
+    return k < 0 ? NULL : k == ro->ro.rungs ? rule->header : ro->headers[k];
 }
 
 static int hsts_exempt(const request_rec *r)
@@ -589,7 +573,7 @@ static void hsts_decide(request_rec *r, const request_rec *prev)
                       "%s for %s (status %d, host %s): %s; policy from %s%s",
                       what, r->uri ? r->uri : "-", r->status,
                       r->hostname ? r->hostname : "-",
-                      value ? value : "no header", rule->source,
+                      value ? value : "no header", rule->where.source,
                       foreign && value != foreign ? ", replaced upstream "
                       "header" : "");
     }
@@ -633,9 +617,9 @@ static int hsts_redirect_hook(request_rec *r)
                                                      &hsts_module);
     const hsts_redirect *rd = conf ? conf->redirect : NULL;
     const char *host, *url;
-    int status;
+    int status, v6;
 
-    if (!rd || !rd->on || r->main || r->prev || hsts_is_tls(r)
+    if (!rd || !rd->args.on || r->main || r->prev || hsts_is_tls(r)
         || r->uri[0] != '/'
         || !strncmp(r->uri, "/.well-known/acme-challenge/", 28)) {
         return DECLINED;
@@ -650,20 +634,20 @@ static int hsts_redirect_hook(request_rec *r)
     if (!host) {
         return DECLINED;
     }
-    url = apr_pstrcat(r->pool, "https://",
-                      ap_strchr_c(host, ':') ? "[" : "", host,
-                      ap_strchr_c(host, ':') ? "]" : "", rd->port,
+    v6 = ap_strchr_c(host, ':') != NULL;
+    url = apr_pstrcat(r->pool, "https://", v6 ? "[" : "", host,
+                      v6 ? "]" : "", rd->port,
                       apr_uri_unparse(r->pool, &r->parsed_uri,
                                       APR_URI_UNP_OMITSITEPART),
                       NULL);
-    status = rd->status ? rd->status
+    status = rd->args.status ? rd->args.status
              : (r->method_number == M_GET ? HTTP_MOVED_PERMANENTLY
                                           : HTTP_PERMANENT_REDIRECT);
     apr_table_setn(r->headers_out, "Location", url);
     apr_table_setn(r->notes, HSTS_NOTE, hsts_note_redirect);
     if (APLOGrdebug(r)) {
         ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, "redirect %d to %s; "
-                      "HSTSRedirect from %s", status, url, rd->source);
+                      "HSTSRedirect from %s", status, url, rd->where.source);
     }
     return status;
 }

@@ -95,6 +95,25 @@ typedef struct {
 int hsts_redirect_parse(const char *const *args, int nargs,
                         hsts_redirect_t *out, char *err, size_t errlen);
 
+/* Non-zero when a path's policy is weaker than its host's: a shorter
+ * max-age, or includeSubDomains dropped.  HSTS is host-wide in the browser,
+ * so such a path does not really opt out. */
+int hsts_policy_weaker(const hsts_policy_t *path, const hsts_policy_t *host);
+
+/* The preload list's header rules (Chromium's hstspreload checker) for a
+ * policy that says preload: at most HSTS_FINDINGS_MAX findings, each a
+ * problem (the list would refuse the domain) or a warning. */
+#define HSTS_PRELOAD_MIN_AGE 31536000UL         /* one year */
+#define HSTS_PRELOAD_WARN_AGE 315360000UL       /* ten years */
+#define HSTS_FINDINGS_MAX 3
+
+typedef struct {
+    int problem;
+    char text[128];
+} hsts_finding_t;
+
+int hsts_preload_findings(const hsts_policy_t *p, hsts_finding_t *out);
+
 /* Non-zero when a UA would not note an HSTS host for this name: IPv4 and
  * IPv6 literals (RFC 6797 section 8.1.1), and "localhost" and its
  * subdomains, which a cached entry would break for every local server. */

@@ -45,6 +45,16 @@ int hsts_rollout_parse(const char *const *args, int nargs,
  * 0 .. rungs-1 on the ladder, rungs once the ladder has been climbed. */
 int hsts_rollout_rung(const hsts_rollout_t *ro, long long now);
 
+/* Where the roll-out stands at `now` for a policy whose max-age is
+ * `target`: -1 before the start; the rung whose max-age goes out (without
+ * includeSubDomains and preload) while that max-age is below the target;
+ * ro->rungs once the target goes out as written. */
+int hsts_rollout_state(const hsts_rollout_t *ro, long long now,
+                       unsigned long target);
+
+/* Seconds since the epoch when rung k begins (k == rungs: the end). */
+long long hsts_rollout_begins(const hsts_rollout_t *ro, int k);
+
 /* Seconds since the epoch of 00:00 UTC on y-m-d (proleptic Gregorian). */
 long long hsts_days_from_civil(int y, int m, int d);
 

@@ -33,14 +33,18 @@
 
 extern module AP_MODULE_DECLARE_DATA hsts_module;
 
+/* Where a directive was read: for logs, messages and DUMP_HSTS. */
+typedef struct {
+    const char *source;         /* scope and file:line, or .htaccess:line */
+    const char *file;
+    int line;
+} hsts_where;
+
 /* One HSTSPolicy line, with everything the request path needs already
  * computed: the header value (NULL for "off") and where it came from. */
 typedef struct {
     const char *header;
-    const char *source;         /* scope and file:line, for logs */
-    const char *file;
-    int line;
-    int htaccess;
+    hsts_where where;
     int inherit;                /* an "off" that HSTSOverrideLimits denied */
     const char *clamped;        /* what HSTSOverrideLimits changed, or NULL */
     hsts_policy_t policy;
@@ -50,15 +54,12 @@ typedef struct {
 #define HSTS_UPSTREAM_REPLACE 0
 #define HSTS_UPSTREAM_KEEP    1
 
-/* One HSTSRedirect line. */
+/* One HSTSRedirect line (args.status 0: 301 for GET/HEAD, 308
+ * otherwise; args.port 0: 443). */
 typedef struct {
-    int on;
-    int status;                 /* 0: 301 for GET/HEAD, 308 otherwise */
-    const char *port;           /* ":N", or "" for 443 */
-    int port_num;
-    const char *source;
-    const char *file;
-    int line;
+    hsts_redirect_t args;
+    const char *port;           /* ":N" for the Location, "" for 443 */
+    hsts_where where;
 } hsts_redirect;
 
 typedef struct {
@@ -67,13 +68,12 @@ typedef struct {
     const hsts_redirect *redirect;  /* NULL: unset; default off */
 } hsts_dir_conf;
 
-/* One HSTSRollout line, with each rung's start time and header ready for
- * the request path. */
+/* One HSTSRollout line, with each rung's header ready for the request
+ * path. */
 typedef struct {
     hsts_rollout_t ro;
-    long long bounds[HSTS_LADDER_MAX + 1];  /* bounds[k]: rung k starts */
     const char *headers[HSTS_LADDER_MAX];   /* "max-age=ladder[k]" */
-    const char *source;
+    hsts_where where;
 } hsts_rollout;
 
 #define HSTS_PRELOAD_OFF    0
@@ -84,7 +84,7 @@ typedef struct {
 typedef struct {
     hsts_limits_t limits;
     const char *text;           /* canonical form, for messages and dumps */
-    const char *source;
+    hsts_where where;
 } hsts_limits;
 
 typedef struct {

@@ -486,6 +486,41 @@ size_t hsts_limits_format(const hsts_limits_t *l, char *buf, size_t len)
     return n < 0 ? 0 : (size_t)n;
 }
 
+int hsts_policy_weaker(const hsts_policy_t *path, const hsts_policy_t *host)
+{
+    return path->max_age < host->max_age
+           || (host->include_subdomains && !path->include_subdomains);
+}
+
+int hsts_preload_findings(const hsts_policy_t *p, hsts_finding_t *out)
+{
+    int n = 0;
+
+    if (!p->include_subdomains) {
+        out[n].problem = 1;
+        snprintf(out[n++].text, sizeof(out->text),
+                 "preload requires includeSubDomains");
+    }
+    if (p->max_age == 0) {
+        out[n].problem = 1;
+        snprintf(out[n++].text, sizeof(out->text), "max-age=0 with preload: "
+                 "a domain leaving the list must drop preload");
+    }
+    else if (p->max_age < HSTS_PRELOAD_MIN_AGE) {
+        out[n].problem = 1;
+        snprintf(out[n++].text, sizeof(out->text), "preload requires "
+                 "max-age of at least %lu (1 year), got %lu",
+                 HSTS_PRELOAD_MIN_AGE, p->max_age);
+    }
+    else if (p->max_age > HSTS_PRELOAD_WARN_AGE) {
+        out[n].problem = 0;
+        snprintf(out[n++].text, sizeof(out->text), "max-age %lu is more "
+                 "than 10 years; the preload checker warns about it",
+                 p->max_age);
+    }
+    return n;
+}
+
 /* A decimal number in [lo, hi], digits only; -1 otherwise. */
 static long hsts_small_number(const char *v, long lo, long hi)
 {

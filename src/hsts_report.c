@@ -197,30 +197,10 @@ static apr_array_header_t *hsts_collect_sections(apr_pool_t *p,
     return out;
 }
 
+/* Per section of the main config: preload there is a domain-wide
+ * commitment made from a path; off or a weaker policy does not really opt
+ * the path out, since HSTS is host-wide in the browser. */
 static void hsts_check_sections(hsts_check *ck,
-                                const apr_array_header_t *sections)
-{
-    int i;
-
-    for (i = 0; i < sections->nelts; i++) {
-        const hsts_section *hs = &APR_ARRAY_IDX(sections, i, hsts_section);
-        const hsts_rule *rule = hs->dc->rule;
-
-        if (rule && rule->header && rule->policy.preload) {
-            hsts_preload_say(ck, 1, apr_psprintf(ck->p, "%s, %s",
-                             hsts_vhost_name(ck->p, hs->s), hs->label),
-                             apr_psprintf(ck->p, "HSTSPolicy with preload "
-                             "at %s:%d: preload commits the whole domain "
-                             "and every subdomain, so it belongs in the "
-                             "virtual host, not in a section for a path",
-                             rule->file, rule->line));
-        }
-    }
-}
-
-/* HSTS is host-wide in the browser: a path whose policy is off or weaker
- * than its host's does not really opt out, and admins should know. */
-static void hsts_check_opt_outs(apr_pool_t *p,
                                 const apr_array_header_t *sections)
 {
     int i;
@@ -230,19 +210,31 @@ static void hsts_check_opt_outs(apr_pool_t *p,
         const hsts_rule *rule = hs->dc->rule;
         const hsts_rule *host = hsts_server_rule(hs->s);
 
-        if (!rule || !host || !host->header
-            || (rule->header && rule->policy.max_age >= host->policy.max_age
-                && (rule->policy.include_subdomains
-                    || !host->policy.include_subdomains))) {
+        if (!rule) {
             continue;
         }
-        ap_log_error(APLOG_MARK, APLOG_WARNING, 0, hs->s, "HSTSPolicy %s "
-                     "in %s at %s:%d, under %s which sends \"%s\": HSTS "
-                     "is host-wide in the browser, so this path does not "
-                     "really opt out; a browser that got the header "
-                     "anywhere on the host keeps using HTTPS here",
-                     rule->header ? "weaker" : "off", hs->label, rule->file,
-                     rule->line, hsts_vhost_name(p, hs->s), host->header);
+        if (host && host->header
+            && (!rule->header
+                || hsts_policy_weaker(&rule->policy, &host->policy))) {
+            ap_log_error(APLOG_MARK, APLOG_WARNING, 0, hs->s, "HSTSPolicy "
+                         "%s in %s at %s:%d, under %s which sends \"%s\": "
+                         "HSTS is host-wide in the browser, so this path "
+                         "does not really opt out; a browser that got the "
+                         "header anywhere on the host keeps using HTTPS "
+                         "here", rule->header ? "weaker" : "off", hs->label,
+                         rule->where.file, rule->where.line,
+                         hsts_vhost_name(ck->p, hs->s), host->header);
+        }
+        if (ck->mode != HSTS_PRELOAD_OFF && rule->header
+            && rule->policy.preload) {
+            hsts_preload_say(ck, 1, apr_psprintf(ck->p, "%s, %s",
+                             hsts_vhost_name(ck->p, hs->s), hs->label),
+                             apr_psprintf(ck->p, "HSTSPolicy with preload "
+                             "at %s:%d: preload commits the whole domain "
+                             "and every subdomain, so it belongs in the "
+                             "virtual host, not in a section for a path",
+                             rule->where.file, rule->where.line));
+        }
     }
 }
 
@@ -250,30 +242,18 @@ static void hsts_check_vhost(hsts_check *ck, server_rec *s)
 {
     const hsts_rule *rule = hsts_server_rule(s);
     const char *where = hsts_vhost_name(ck->p, s);
+    hsts_finding_t findings[HSTS_FINDINGS_MAX];
     server_rec *t;
-    int twin = 0, redirect = 0;
+    int twin = 0, redirect = 0, n, i;
 
     if (!rule || !rule->header || !rule->policy.preload) {
         return;
     }
     where = apr_psprintf(ck->p, "%s, HSTSPolicy at %s:%d", where,
-                         rule->file, rule->line);
-    if (!rule->policy.include_subdomains) {
-        hsts_preload_say(ck, 1, where, "preload requires includeSubDomains");
-    }
-    if (rule->policy.max_age == 0) {
-        hsts_preload_say(ck, 1, where, "max-age=0 with preload: a domain "
-                         "leaving the list must drop preload");
-    }
-    else if (rule->policy.max_age < 31536000) {
-        hsts_preload_say(ck, 1, where, apr_psprintf(ck->p, "preload "
-                         "requires max-age of at least 31536000 (1 year), "
-                         "got %lu", rule->policy.max_age));
-    }
-    else if (rule->policy.max_age > 315360000) {
-        hsts_preload_say(ck, 0, where, apr_psprintf(ck->p, "max-age %lu "
-                         "is more than 10 years; the preload checker warns "
-                         "about it", rule->policy.max_age));
+                         rule->where.file, rule->where.line);
+    n = hsts_preload_findings(&rule->policy, findings);
+    for (i = 0; i < n; i++) {
+        hsts_preload_say(ck, findings[i].problem, where, findings[i].text);
     }
     if (!s->server_hostname || !hsts_vhost_is_tls(s)) {
         return;
@@ -287,7 +267,7 @@ static void hsts_check_vhost(hsts_check *ck, server_rec *s)
         }
         twin = 1;
         dc = ap_get_module_config(t->lookup_defaults, &hsts_module);
-        redirect |= dc && dc->redirect && dc->redirect->on;
+        redirect |= dc && dc->redirect && dc->redirect->args.on;
     }
     if (!redirect) {
         hsts_preload_say(ck, 0, where, apr_psprintf(ck->p, "%s: the preload "
@@ -302,7 +282,7 @@ static void hsts_check_vhost(hsts_check *ck, server_rec *s)
 }
 
 int hsts_check_config(apr_pool_t *pconf, apr_pool_t *plog,
-                             apr_pool_t *ptemp, server_rec *s)
+                      apr_pool_t *ptemp, server_rec *s)
 {
     const hsts_srv_conf *sconf = ap_get_module_config(s->module_config,
                                                       &hsts_module);
@@ -324,12 +304,8 @@ int hsts_check_config(apr_pool_t *pconf, apr_pool_t *plog,
         return OK;
     }
     sections = hsts_collect_sections(ptemp, s);
-    hsts_check_opt_outs(ptemp, sections);
-    if (ck.mode == HSTS_PRELOAD_OFF) {
-        return OK;
-    }
     hsts_check_sections(&ck, sections);
-    for (v = s; v; v = v->next) {
+    for (v = s; ck.mode != HSTS_PRELOAD_OFF && v; v = v->next) {
         hsts_check_vhost(&ck, v);
     }
     if (ck.problems && ck.mode == HSTS_PRELOAD_STRICT) {
@@ -392,26 +368,30 @@ static const char *hsts_json_bool(int b)
     return b ? "true" : "false";
 }
 
+/* "source":...,"file":...,"line":... of a directive */
+static const char *hsts_json_where(apr_pool_t *p, const hsts_where *w)
+{
+    return apr_psprintf(p, "\"source\":%s,\"file\":%s,\"line\":%d",
+                        hsts_json(p, w->source), hsts_json(p, w->file),
+                        w->line);
+}
+
 static const char *hsts_json_policy(apr_pool_t *p, const hsts_rule *rule)
 {
     if (!rule) {
         return "{\"state\":\"unset\",\"header\":null,\"source\":null}";
     }
     if (!rule->header) {
-        return apr_psprintf(p, "{\"state\":\"off\",\"header\":null,"
-                            "\"source\":%s,\"file\":%s,\"line\":%d}",
-                            hsts_json(p, rule->source),
-                            hsts_json(p, rule->file), rule->line);
+        return apr_psprintf(p, "{\"state\":\"off\",\"header\":null,%s}",
+                            hsts_json_where(p, &rule->where));
     }
     return apr_psprintf(p, "{\"state\":\"on\",\"max_age\":%lu,"
                         "\"include_subdomains\":%s,\"preload\":%s,"
-                        "\"header\":%s,\"source\":%s,\"file\":%s,"
-                        "\"line\":%d}", rule->policy.max_age,
+                        "\"header\":%s,%s}", rule->policy.max_age,
                         hsts_json_bool(rule->policy.include_subdomains),
                         hsts_json_bool(rule->policy.preload),
                         hsts_json(p, rule->header),
-                        hsts_json(p, rule->source), hsts_json(p, rule->file),
-                        rule->line);
+                        hsts_json_where(p, &rule->where));
 }
 
 static const char *hsts_json_redirect(apr_pool_t *p, const hsts_redirect *rd)
@@ -420,10 +400,11 @@ static const char *hsts_json_redirect(apr_pool_t *p, const hsts_redirect *rd)
         return "{\"on\":false,\"source\":null}";
     }
     return apr_psprintf(p, "{\"on\":%s,\"status\":%s,\"port\":%d,"
-                        "\"source\":%s}", hsts_json_bool(rd->on),
-                        rd->status ? apr_itoa(p, rd->status) : "null",
-                        rd->port_num ? rd->port_num : 443,
-                        hsts_json(p, rd->source));
+                        "\"source\":%s}", hsts_json_bool(rd->args.on),
+                        rd->args.status ? apr_itoa(p, rd->args.status)
+                                        : "null",
+                        rd->args.port ? rd->args.port : 443,
+                        hsts_json(p, rd->where.source));
 }
 
 static const char *hsts_json_limits(apr_pool_t *p, const hsts_limits *lim)
@@ -444,14 +425,15 @@ static const char *hsts_json_limits(apr_pool_t *p, const hsts_limits *lim)
                         l->deny_subdomains ? "deny" : "allow",
                         l->deny_preload ? "deny" : "allow",
                         l->deny_off ? "deny" : "allow",
-                        hsts_json(p, lim->text), hsts_json(p, lim->source));
+                        hsts_json(p, lim->text),
+                        hsts_json(p, lim->where.source));
 }
 
 static const char *hsts_json_rollout(apr_pool_t *p, const hsts_rollout *ro,
                                      const hsts_rule *rule, long long now)
 {
     const char *state, *header, *next = "null", *ladder = "";
-    int k, i;
+    int k, at, i;
 
     if (!ro) {
         return "null";
@@ -461,20 +443,23 @@ static const char *hsts_json_rollout(apr_pool_t *p, const hsts_rollout *ro,
                               ro->ro.ladder[i]);
     }
     k = hsts_rollout_rung(&ro->ro, now);
-    if (k < 0) {
+    at = rule && rule->header ? hsts_rollout_state(&ro->ro, now,
+                                                   rule->policy.max_age)
+                              : ro->ro.rungs;
+    if (at < 0) {
         state = "pending";
         header = NULL;
-        next = hsts_json(p, hsts_day(p, ro->bounds[0]));
+        next = hsts_json(p, hsts_day(p, ro->ro.start));
     }
-    else if (!rule || !rule->header || k == ro->ro.rungs
-             || ro->ro.ladder[k] >= rule->policy.max_age) {
+    else if (at == ro->ro.rungs) {
         state = "complete";
         header = rule ? rule->header : NULL;
     }
     else {
         state = "ramping";
-        header = ro->headers[k];
-        next = hsts_json(p, hsts_day(p, ro->bounds[k + 1]));
+        header = ro->headers[at];
+        next = hsts_json(p, hsts_day(p, hsts_rollout_begins(&ro->ro,
+                                                            at + 1)));
     }
     return apr_psprintf(p, "{\"start\":%s,\"step_seconds\":%"
                         APR_INT64_T_FMT ","
@@ -485,7 +470,7 @@ static const char *hsts_json_rollout(apr_pool_t *p, const hsts_rollout *ro,
                         (apr_int64_t)ro->ro.step, ladder, ro->ro.rungs,
                         k < 0 ? 0 : k >= ro->ro.rungs ? ro->ro.rungs : k + 1,
                         state, hsts_json(p, header), next,
-                        hsts_json(p, ro->source));
+                        hsts_json(p, ro->where.source));
 }
 
 static const char *hsts_json_vhost_ref(apr_pool_t *p, const server_rec *s)
@@ -562,8 +547,8 @@ void hsts_test_config(apr_pool_t *p, server_rec *main)
         apr_file_printf(out, "{\"type\":\"section\",\"section\":%s,"
                         "\"file\":%s,\"line\":%d,%s,\"policy\":%s,"
                         "\"redirect\":%s}\n", hsts_json(p, hs->label),
-                        hsts_json(p, rule ? rule->file : rd->file),
-                        rule ? rule->line : rd->line,
+                        hsts_json(p, rule ? rule->where.file : rd->where.file),
+                        rule ? rule->where.line : rd->where.line,
                         hsts_json_vhost_ref(p, hs->s),
                         hsts_json_policy(p, rule),
                         rd ? hsts_json_redirect(p, rd) : "null");
@@ -573,7 +558,7 @@ void hsts_test_config(apr_pool_t *p, server_rec *main)
 /* Work out each server's name_exempt, and say where each vhost's roll-out
  * stands, once the logs are open. */
 int hsts_post_config(apr_pool_t *pconf, apr_pool_t *plog,
-                            apr_pool_t *ptemp, server_rec *s)
+                     apr_pool_t *ptemp, server_rec *s)
 {
     server_rec *v;
     long long now = apr_time_sec(apr_time_now());
@@ -604,30 +589,32 @@ int hsts_post_config(apr_pool_t *pconf, apr_pool_t *plog,
         if (!rule || !rule->header) {
             ap_log_error(APLOG_MARK, APLOG_WARNING, 0, v, "HSTSRollout "
                          "(%s) in %s has no HSTSPolicy to roll out to",
-                         ro->source, hsts_vhost_name(ptemp, v));
+                         ro->where.source, hsts_vhost_name(ptemp, v));
             continue;
         }
-        k = hsts_rollout_rung(&ro->ro, now);
+        k = hsts_rollout_state(&ro->ro, now, rule->policy.max_age);
         if (k < 0) {
             ap_log_error(APLOG_MARK, APLOG_NOTICE, 0, v, "HSTSRollout %s: "
                          "starts %s with %s; no header until then",
                          hsts_vhost_name(ptemp, v),
                          hsts_day(ptemp, ro->ro.start), ro->headers[0]);
         }
-        else if (k == ro->ro.rungs
-                 || ro->ro.ladder[k] >= rule->policy.max_age) {
+        else if (k == ro->ro.rungs) {
             ap_log_error(APLOG_MARK, APLOG_NOTICE, 0, v, "HSTSRollout %s: "
                          "complete, sending %s", hsts_vhost_name(ptemp, v),
                          rule->header);
         }
         else {
+            long long until = hsts_rollout_begins(&ro->ro, k + 1);
+            int then = hsts_rollout_state(&ro->ro, until,
+                                          rule->policy.max_age);
+
             ap_log_error(APLOG_MARK, APLOG_NOTICE, 0, v, "HSTSRollout %s: "
                          "rung %d of %d: %s until %s, then %s",
                          hsts_vhost_name(ptemp, v), k + 1, ro->ro.rungs,
-                         ro->headers[k], hsts_day(ptemp, ro->bounds[k + 1]),
-                         k + 1 < ro->ro.rungs
-                         && ro->ro.ladder[k + 1] < rule->policy.max_age
-                         ? ro->headers[k + 1] + 8 : rule->header);
+                         ro->headers[k], hsts_day(ptemp, until),
+                         then == ro->ro.rungs ? rule->header
+                                              : ro->headers[then] + 8);
         }
     }
     return OK;

@@ -218,3 +218,19 @@ int hsts_rollout_rung(const hsts_rollout_t *ro, long long now)
     k = (now - ro->start) / ro->step;
     return k >= ro->rungs ? ro->rungs : (int)k;
 }
+
+int hsts_rollout_state(const hsts_rollout_t *ro, long long now,
+                       unsigned long target)
+{
+    int k = hsts_rollout_rung(ro, now);
+
+    if (k >= 0 && k < ro->rungs && ro->ladder[k] >= target) {
+        return ro->rungs;
+    }
+    return k;
+}
+
+long long hsts_rollout_begins(const hsts_rollout_t *ro, int k)
+{
+    return ro->start + k * ro->step;
+}

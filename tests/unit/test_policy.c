@@ -108,6 +108,21 @@ static void test_rollout(void)
     check(ro.step == 7 * day && ro.rungs == 4 && ro.ladder[0] == 300
           && ro.ladder[3] == 31536000, "defaults", NULL);
     start = ro.start;
+    check(hsts_rollout_state(&ro, start - 1, 31536000) == -1,
+          "state: pending", NULL);
+    check(hsts_rollout_state(&ro, start + 8 * day, 31536000) == 1,
+          "state: rung 1 while below the target", NULL);
+    check(hsts_rollout_state(&ro, start + 8 * day, 600000) == 4,
+          "state: done once the rung reaches the target", NULL);
+    check(hsts_rollout_state(&ro, start + 21 * day, 31536000) == 4,
+          "state: done on the rung equal to the target", NULL);
+    check(hsts_rollout_state(&ro, start + 22 * day, 63072000) == 3,
+          "state: last rung still below a longer target", NULL);
+    check(hsts_rollout_state(&ro, start, 0) == 4,
+          "state: max-age=0 goes out at once", NULL);
+    check(hsts_rollout_begins(&ro, 2) == start + 14 * day
+          && hsts_rollout_begins(&ro, 4) == start + 28 * day,
+          "rung boundaries", NULL);
     check(hsts_rollout_rung(&ro, start - 1) == -1, "before start", NULL);
     check(hsts_rollout_rung(&ro, start) == 0, "rung 0 at start", NULL);
     check(hsts_rollout_rung(&ro, start + 7 * day - 1) == 0, "rung 0 end",
@@ -270,6 +285,43 @@ static void test_redirect(void)
           err);
 }
 
+static void test_preload_and_weaker(void)
+{
+    hsts_policy_t p = { 31536000, 1, 1 };
+    hsts_policy_t host = { 31536000, 1, 0 };
+    hsts_finding_t f[HSTS_FINDINGS_MAX];
+    int n;
+
+    check(hsts_preload_findings(&p, f) == 0, "preload-ready: no findings",
+          NULL);
+    p.include_subdomains = 0;
+    p.max_age = 300;
+    n = hsts_preload_findings(&p, f);
+    check(n == 2 && f[0].problem && f[1].problem
+          && strstr(f[0].text, "requires includeSubDomains")
+          && strstr(f[1].text, "at least 31536000 (1 year), got 300"),
+          "preload: two problems", n > 1 ? f[1].text : NULL);
+    p.include_subdomains = 1;
+    p.max_age = 0;
+    n = hsts_preload_findings(&p, f);
+    check(n == 1 && f[0].problem && strstr(f[0].text, "max-age=0"),
+          "preload: max-age=0", n ? f[0].text : NULL);
+    p.max_age = 400000000;
+    n = hsts_preload_findings(&p, f);
+    check(n == 1 && !f[0].problem && strstr(f[0].text, "10 years"),
+          "preload: ten years is a warning", n ? f[0].text : NULL);
+
+    p.max_age = 31536000;
+    p.include_subdomains = 1;
+    check(!hsts_policy_weaker(&p, &host), "same or stronger", NULL);
+    p.max_age = 300;
+    check(hsts_policy_weaker(&p, &host), "shorter is weaker", NULL);
+    p.max_age = 63072000;
+    p.include_subdomains = 0;
+    check(hsts_policy_weaker(&p, &host), "dropping subdomains is weaker",
+          NULL);
+}
+
 int main(void)
 {
     char small[8];
@@ -360,6 +412,7 @@ int main(void)
     test_rollout();
     test_limits();
     test_redirect();
+    test_preload_and_weaker();
 
     printf("%d passed, %d failed\n", passed, failed);
     return failed != 0;
