@@ -44,25 +44,6 @@ static const hsts_rule *hsts_server_rule(const server_rec *s)
     return conf ? conf->rule : NULL;
 }
 
-static const ap_directive_t *hsts_find_vhost_node(const ap_directive_t *d,
-                                                  const server_rec *s)
-{
-    for (; d; d = d->next) {
-        const ap_directive_t *found;
-
-        if (!strcasecmp(d->directive, "<VirtualHost")
-            && d->line_num == (int)s->defn_line_number
-            && d->filename && !strcmp(d->filename, s->defn_name)) {
-            return d;
-        }
-        if (d->first_child
-            && (found = hsts_find_vhost_node(d->first_child, s))) {
-            return found;
-        }
-    }
-    return NULL;
-}
-
 /* "SSLEngine on" among a section's directives (looking into <IfModule>
  * and the like, not into nested <VirtualHost>). */
 static int hsts_tree_has_tls(const ap_directive_t *d)
@@ -80,17 +61,54 @@ static int hsts_tree_has_tls(const ap_directive_t *d)
     return 0;
 }
 
-/* Whether TLS is configured for the vhost, as far as the config shows. */
-static int hsts_vhost_is_tls(const server_rec *s)
-{
-    const ap_directive_t *node;
+/* Which servers have TLS configured, as far as the config shows: one walk
+ * of the config tree, the <VirtualHost> sections that say SSLEngine on
+ * keyed by the file and line they start at (server_rec's defn_name and
+ * defn_line_number), and whether it is said globally. */
+typedef struct {
+    apr_hash_t *vhosts;
+    int global;
+} hsts_tls_map;
 
-    if (!s->defn_name) {
-        return hsts_tree_has_tls(ap_conftree);
+static const char *hsts_tls_key(apr_pool_t *p, const char *file, int line)
+{
+    return apr_psprintf(p, "%s:%d", file, line);
+}
+
+static void hsts_tls_walk(apr_pool_t *p, const ap_directive_t *d,
+                          apr_hash_t *vhosts)
+{
+    for (; d; d = d->next) {
+        if (!strcasecmp(d->directive, "<VirtualHost")) {
+            if (d->filename && hsts_tree_has_tls(d->first_child)) {
+                apr_hash_set(vhosts, hsts_tls_key(p, d->filename,
+                                                  d->line_num),
+                             APR_HASH_KEY_STRING, "");
+            }
+        }
+        else if (d->first_child) {
+            hsts_tls_walk(p, d->first_child, vhosts);
+        }
     }
-    node = hsts_find_vhost_node(ap_conftree, s);
-    return node && (hsts_tree_has_tls(node->first_child)
-                    || hsts_tree_has_tls(ap_conftree));
+}
+
+static void hsts_tls_map_make(apr_pool_t *p, hsts_tls_map *m)
+{
+    m->vhosts = apr_hash_make(p);
+    m->global = hsts_tree_has_tls(ap_conftree);
+    hsts_tls_walk(p, ap_conftree, m->vhosts);
+}
+
+static int hsts_vhost_is_tls(apr_pool_t *p, const hsts_tls_map *m,
+                             const server_rec *s)
+{
+    const char *key;
+
+    if (m->global || !s->defn_name) {
+        return m->global;
+    }
+    key = hsts_tls_key(p, s->defn_name, (int)s->defn_line_number);
+    return apr_hash_get(m->vhosts, key, APR_HASH_KEY_STRING) != NULL;
 }
 
 static int hsts_names_match(const server_rec *s, const char *name)
@@ -111,6 +129,7 @@ static int hsts_names_match(const server_rec *s, const char *name)
 typedef struct {
     apr_pool_t *p;
     server_rec *main;
+    hsts_tls_map tls;
     int mode;
     int problems;
 } hsts_check;
@@ -255,14 +274,14 @@ static void hsts_check_vhost(hsts_check *ck, server_rec *s)
     for (i = 0; i < n; i++) {
         hsts_preload_say(ck, findings[i].problem, where, findings[i].text);
     }
-    if (!s->server_hostname || !hsts_vhost_is_tls(s)) {
+    if (!s->server_hostname || !hsts_vhost_is_tls(ck->p, &ck->tls, s)) {
         return;
     }
     for (t = ck->main; t; t = t->next) {
         const hsts_dir_conf *dc;
 
         if (t == s || !hsts_names_match(t, s->server_hostname)
-            || hsts_vhost_is_tls(t)) {
+            || hsts_vhost_is_tls(ck->p, &ck->tls, t)) {
             continue;
         }
         twin = 1;
@@ -303,6 +322,7 @@ int hsts_check_config(apr_pool_t *pconf, apr_pool_t *plog,
         && ap_state_query(AP_SQ_RUN_MODE) == AP_SQ_RM_NORMAL) {
         return OK;
     }
+    hsts_tls_map_make(ptemp, &ck.tls);
     sections = hsts_collect_sections(ptemp, s);
     hsts_check_sections(&ck, sections);
     for (v = s; ck.mode != HSTS_PRELOAD_OFF && v; v = v->next) {
@@ -488,6 +508,7 @@ void hsts_test_config(apr_pool_t *p, server_rec *main)
 {
     apr_array_header_t *sections;
     apr_file_t *out;
+    hsts_tls_map tls;
     long long now = apr_time_sec(apr_time_now());
     server_rec *s;
     int i;
@@ -496,6 +517,7 @@ void hsts_test_config(apr_pool_t *p, server_rec *main)
         || apr_file_open_stdout(&out, p) != APR_SUCCESS) {
         return;
     }
+    hsts_tls_map_make(p, &tls);
     for (s = main; s; s = s->next) {
         const hsts_srv_conf *sc = ap_get_module_config(s->module_config,
                                                        &hsts_module);
@@ -529,7 +551,7 @@ void hsts_test_config(apr_pool_t *p, server_rec *main)
                         hsts_json(p, s->server_hostname), aliases, addrs,
                         hsts_json(p, s->defn_name), s->defn_line_number,
                         hsts_json_bool(!s->defn_name),
-                        hsts_json_bool(hsts_vhost_is_tls(s)),
+                        hsts_json_bool(hsts_vhost_is_tls(p, &tls, s)),
                         hsts_json_policy(p, dc ? dc->rule : NULL),
                         dc && dc->upstream == HSTS_UPSTREAM_KEEP ? "keep"
                                                                  : "replace",

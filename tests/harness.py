@@ -7,6 +7,7 @@ with curl and raw TLS sockets.  Every server stop checks the error log for
 unexpected [warn]/[error] lines.
 """
 
+import functools
 import os
 import re
 import shutil
@@ -38,6 +39,7 @@ def _apxs():
                        "(scripts/deps.sh test does)")
 
 
+@functools.lru_cache(maxsize=None)
 def apxs_query(var):
     return subprocess.check_output([_apxs(), "-q", var], text=True).strip()
 
@@ -46,14 +48,8 @@ def httpd_binary():
     return os.path.join(apxs_query("SBINDIR"), apxs_query("PROGNAME"))
 
 
-MODULES_DIR = None
-
-
 def modules_dir():
-    global MODULES_DIR
-    if MODULES_DIR is None:
-        MODULES_DIR = apxs_query("LIBEXECDIR")
-    return MODULES_DIR
+    return apxs_query("LIBEXECDIR")
 
 
 def free_ports(n):
