@@ -112,8 +112,8 @@ def test_strict_hints_only_start(h):
 
 
 def test_bad_mode(h):
-    rc, out = h.check_config(h.base_conf() + "HSTSPreloadCheck loud\n")
-    assert rc != 0 and "HSTSPreloadCheck: unknown value 'loud'" in out, out
+    h.assert_config_error(h.base_conf() + "HSTSPreloadCheck loud\n",
+                          "HSTSPreloadCheck: unknown value 'loud'")
 
 
 def test_mode_global_only(h):
