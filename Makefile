@@ -98,6 +98,10 @@ demo: deps-demo
 bench/.libs/mod_hsts_floor.so: bench/mod_hsts_floor.c
 	cd bench && $(APXS) -c $(APXS_WARN) mod_hsts_floor.c
 
+bench/.libs/mod_hsts_floor_out.so: bench/mod_hsts_floor.c \
+                                   bench/mod_hsts_floor_out.c
+	cd bench && $(APXS) -c $(APXS_WARN) mod_hsts_floor_out.c
+
 # memcheck on a single-process httpd (-X) over the response matrix and the
 # merge, upstream and shared-hosting scenarios; errors whose stack passes
 # through mod_hsts fail the run (httpd's and OpenSSL's own are listed).
@@ -119,7 +123,8 @@ stress: deps-bench
 	$(PYTHON) bench/stress.py
 
 bench: deps-bench
-	$(MAKE) all bench/.libs/mod_hsts_floor.so
+	$(MAKE) all bench/.libs/mod_hsts_floor.so \
+	    bench/.libs/mod_hsts_floor_out.so
 	$(PYTHON) bench/bench.py
 
 # The module built with AddressSanitizer and UBSan in build/asan, httpd

@@ -50,8 +50,12 @@
  * sits in front of the HTTP/1 header filter and HTTP/2's response filter,
  * so it sees every response httpd sends for the request, including early
  * 400s, TRACE, "OPTIONS *", error documents and cache hits, which the
- * insert_filter hooks that mod_headers uses never see.  It decides at
- * filter time, from the request's final per-directory configuration.
+ * insert_filter hooks that mod_headers uses never see.  It decides once
+ * per request, on the first brigade, from the request's final
+ * per-directory configuration, and puts the header in headers_out (an
+ * entry in err_headers_out would cost every response a table overlay).
+ * The HSTSRedirect hook is registered only when the configuration lets
+ * HSTSRedirect apply somewhere, so that it costs nothing elsewhere.
  *
  * Files: this one is the request path and the directives; the checks and
  * reports made when the configuration is read are in src/hsts_report.c;
@@ -84,18 +88,18 @@ APR_DECLARE_OPTIONAL_FN(int, ssl_is_https, (conn_rec *));
 #define HSTS_HEADER "Strict-Transport-Security"
 #define HSTS_NOTE   "hsts"
 
-/* The request notes, compared by address: the redirect's note outranks
- * the filter's later "plain-http", and after an internal redirect the
- * previous request's note says whether the header it left in
- * err_headers_out was ours. */
+/* The request notes.  The redirect's is compared by address: it outranks
+ * the filter's later "plain-http". */
 static const char hsts_note_redirect[] = "redirect";
-static const char hsts_note_sent[] = "sent";
-static const char hsts_note_rollout[] = "rollout";
-static const char hsts_note_clamped[] = "clamped";
-static const char hsts_note_upstream[] = "upstream";
 
-/* Its address marks a connection known to be TLS in its conn_config. */
+/* Their addresses mark, in a connection's conn_config, what it is known
+ * to be: checked once per keep-alive connection, not per request. */
 static char hsts_conn_tls;
+static char hsts_conn_plain;
+
+/* Whether hsts_redirect_hook was registered (hsts_check_config_redirect):
+ * if not, no request can carry its note. */
+static int hsts_redirect_registered;
 
 static void *hsts_create_dir_conf(apr_pool_t *p, char *dir);
 static void *hsts_merge_dir_conf(apr_pool_t *p, void *basev, void *addv);
@@ -170,6 +174,7 @@ static void *hsts_create_srv_conf(apr_pool_t *p, server_rec *s)
     conf->limits = NULL;
     conf->preload_check = HSTS_UNSET;
     conf->name_exempt = HSTS_UNSET;
+    conf->names_never_exempt = 0;
     return conf;
 }
 
@@ -183,6 +188,7 @@ static void *hsts_merge_srv_conf(apr_pool_t *p, void *basev, void *addv)
     conf->preload_check = add->preload_check != HSTS_UNSET
                           ? add->preload_check : base->preload_check;
     conf->name_exempt = HSTS_UNSET;     /* per server, never inherited */
+    conf->names_never_exempt = 0;
     return conf;
 }
 
@@ -421,55 +427,54 @@ static const char *hsts_cmd_preload_check(cmd_parms *cmd, void *mconfig,
     return NULL;
 }
 
-/* Once per keep-alive connection, not per request: a TLS connection
- * stays TLS.  Only "TLS" is remembered, so a plain connection upgraded to
- * TLS (RFC 2817, SSLEngine optional) is still seen. */
-static int hsts_conn_is_tls(conn_rec *c)
+/* A TLS connection stays TLS; a plain one may turn TLS with an RFC 2817
+ * upgrade (SSLEngine optional), which a request asks for with an Upgrade
+ * header: such a request looks again, and leaves the connection unknown
+ * for the next one. */
+static int hsts_is_tls_slow(request_rec *r, const void *known)
 {
-    if (ap_get_module_config(c->conn_config, &hsts_module)) {
-        return 1;
-    }
-#ifdef HSTS_HAVE_AP_SSL
-    if (!ap_ssl_conn_is_ssl(c)) {
-        return 0;
-    }
-#else
-    if (!hsts_ssl_is_https || !hsts_ssl_is_https(c->master ? c->master
-                                                           : c)) {
-        return 0;
-    }
-#endif
-    ap_set_module_config(c->conn_config, &hsts_module, &hsts_conn_tls);
-    return 1;
-}
-
-static int hsts_is_tls(request_rec *r)
-{
+    conn_rec *c = r->connection;
+    const char *upgrade = apr_table_get(r->headers_in, "Upgrade");
     const char *https;
 
-    if (hsts_conn_is_tls(r->connection)) {
-        return 1;
+    if (known != &hsts_conn_plain || upgrade) {
+#ifdef HSTS_HAVE_AP_SSL
+        int tls = ap_ssl_conn_is_ssl(c);
+#else
+        int tls = hsts_ssl_is_https
+                  && hsts_ssl_is_https(c->master ? c->master : c);
+#endif
+        ap_set_module_config(c->conn_config, &hsts_module,
+                             tls ? &hsts_conn_tls
+                             : upgrade ? NULL : &hsts_conn_plain);
+        if (tls) {
+            return 1;
+        }
     }
     /* TLS ended in front of httpd: the admin vouches with HTTPS=on. */
     https = apr_table_get(r->subprocess_env, "HTTPS");
     return https && !strcasecmp(https, "on");
 }
 
-/* The first Strict-Transport-Security value the client would see that we
- * did not set ourselves (err_headers_out goes out first).  After an
- * internal redirect, err_headers_out still holds what we decided for the
- * previous request: that was ours unless we kept it as upstream. */
-static const char *hsts_foreign(request_rec *r, const request_rec *prev)
+static APR_INLINE int hsts_is_tls(request_rec *r)
 {
-    const char *note = prev ? apr_table_get(prev->notes, HSTS_NOTE) : NULL;
+    const void *known = ap_get_module_config(r->connection->conn_config,
+                                             &hsts_module);
+
+    return known == &hsts_conn_tls || hsts_is_tls_slow(r, known);
+}
+
+/* The first Strict-Transport-Security value the client would see that we
+ * did not set ourselves (err_headers_out goes out first).  Ours lives in
+ * headers_out, which an internal redirect starts afresh; when httpd
+ * rebuilds a response as an error (prev == r), only ours can be there. */
+static const char *hsts_foreign(const request_rec *r,
+                                const request_rec *prev)
+{
     const char *v;
 
-    if (note == hsts_note_sent || note == hsts_note_rollout
-        || note == hsts_note_clamped) {
-        if (prev == r) {
-            return NULL;    /* an error response rebuilt from our own */
-        }
-        return apr_table_get(r->headers_out, HSTS_HEADER);
+    if (prev == r) {
+        return NULL;
     }
     v = apr_table_get(r->err_headers_out, HSTS_HEADER);
     return v ? v : apr_table_get(r->headers_out, HSTS_HEADER);
@@ -488,11 +493,13 @@ static const char *hsts_rollout_header(const hsts_rollout *ro,
     return k < 0 ? NULL : k == ro->ro.rungs ? rule->header : ro->headers[k];
 }
 
-static int hsts_exempt(const request_rec *r)
+static int hsts_exempt(const request_rec *r, const hsts_srv_conf *sconf)
 {
-    const hsts_srv_conf *sconf = ap_get_module_config(
-        r->server->module_config, &hsts_module);
-
+    /* httpd routed the request here by one of the vhost's names (only the
+     * address's default vhost takes any Host) and none can be exempt. */
+    if (sconf->names_never_exempt && r->server != r->connection->base_server) {
+        return 0;
+    }
     if (sconf->name_exempt != HSTS_UNSET && r->server->server_hostname
         && !strcmp(r->hostname, r->server->server_hostname)) {
         return sconf->name_exempt;
@@ -505,61 +512,66 @@ static void hsts_decide(request_rec *r, const request_rec *prev)
     const hsts_dir_conf *conf = ap_get_module_config(r->per_dir_config,
                                                      &hsts_module);
     const hsts_rule *rule = conf ? conf->rule : NULL;
+    const hsts_srv_conf *sconf;
     const char *value = NULL, *what, *foreign = NULL;
     int keep, debug;
 
     if (!rule) {
         return;     /* no HSTSPolicy for this request: not ours to touch */
     }
-    /* Replacing needs no look at err_headers_out: setn replaces. */
+    /* Replacing needs no look at headers_out: setn replaces. */
     keep = conf->upstream == HSTS_UPSTREAM_KEEP;
     debug = APLOGrdebug(r);
     if (keep || debug) {
         foreign = hsts_foreign(r, prev);
     }
+    sconf = ap_get_module_config(r->server->module_config, &hsts_module);
     if (!hsts_is_tls(r)) {
         what = "plain-http";    /* RFC 6797 7.2, whoever set it */
     }
     else if (foreign && keep) {
         value = foreign;
-        what = hsts_note_upstream;
+        what = "upstream";
     }
     else if (!rule->header) {
         what = "off";
     }
-    else if (r->hostname && hsts_exempt(r)) {
+    else if (r->hostname && hsts_exempt(r, sconf)) {
         what = "ip-host";
     }
-    else {
-        const hsts_srv_conf *sconf = ap_get_module_config(
-            r->server->module_config, &hsts_module);
-
+    else if (!sconf->rollout) {
         value = rule->header;
-        what = hsts_note_sent;
-        if (sconf->rollout) {
-            value = hsts_rollout_header(sconf->rollout, rule,
-                                        r->request_time);
-            what = !value ? "rollout-pending"
-                   : value != rule->header ? hsts_note_rollout : what;
-        }
-    }
-
-    if (apr_table_get(r->headers_out, HSTS_HEADER)) {
-        apr_table_unset(r->headers_out, HSTS_HEADER);
-    }
-    if (value) {
-        apr_table_setn(r->err_headers_out, HSTS_HEADER, value);
+        what = "sent";
     }
     else {
+        value = hsts_rollout_header(sconf->rollout, rule, r->request_time);
+        what = !value ? "rollout-pending"
+               : value != rule->header ? "rollout" : "sent";
+    }
+
+    /* Ours goes in headers_out, not err_headers_out: any entry in
+     * err_headers_out costs the response a table overlay in httpd's
+     * header filter (~290 instructions, README "Performance").  Nothing
+     * can drop headers_out behind us: we run after the handler, and a
+     * response httpd turns into an error comes back through here. */
+    if (apr_table_elts(r->err_headers_out)->nelts
+        && apr_table_get(r->err_headers_out, HSTS_HEADER)) {
         apr_table_unset(r->err_headers_out, HSTS_HEADER);
     }
+    if (value) {
+        apr_table_setn(r->headers_out, HSTS_HEADER, value);
+    }
+    else {
+        apr_table_unset(r->headers_out, HSTS_HEADER);
+    }
     if (rule->clamped && value && value != foreign) {
-        what = hsts_note_clamped;
+        what = "clamped";
         ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r, "%s; sending %s",
                       rule->clamped, value);
     }
     /* A request's first decision makes a new note: addn, no scan. */
-    if (value || apr_table_get(r->notes, HSTS_NOTE) != hsts_note_redirect) {
+    if (value || !hsts_redirect_registered
+        || apr_table_get(r->notes, HSTS_NOTE) != hsts_note_redirect) {
         if (prev == r) {
             apr_table_setn(r->notes, HSTS_NOTE, what);
         }
@@ -587,11 +599,22 @@ static void hsts_decide(request_rec *r, const request_rec *prev)
  * to hsts_redecide). */
 static char hsts_redecide;
 
+/* Out of line, so that the filter, called for every brigade of a large
+ * response, stays a compare and a tail call with no registers to save. */
+#if defined(__GNUC__)
+__attribute__((noinline))
+#endif
+static apr_status_t hsts_first_brigade(ap_filter_t *f, apr_bucket_brigade *bb)
+{
+    hsts_decide(f->r, f->ctx == &hsts_redecide ? f->r : f->ctx);
+    f->ctx = f->r;
+    return ap_pass_brigade(f->next, bb);
+}
+
 static apr_status_t hsts_out_filter(ap_filter_t *f, apr_bucket_brigade *bb)
 {
     if (f->ctx != f->r) {
-        hsts_decide(f->r, f->ctx == &hsts_redecide ? f->r : f->ctx);
-        f->ctx = f->r;
+        return hsts_first_brigade(f, bb);
     }
     return ap_pass_brigade(f->next, bb);
 }
@@ -663,6 +686,23 @@ static int hsts_create_request(request_rec *r)
     return DECLINED;
 }
 
+/* The redirect hook would cost every request a call, so it is registered
+ * only when the processed configuration says HSTSRedirect can apply.
+ * That is known only now, after httpd sorted its hooks: appended to a
+ * sorted list, it runs after the other post_perdir_config hooks, which is
+ * still before authentication.  httpd drops all hooks before it reads the
+ * configuration again on a restart, so this happens once per reading. */
+static int hsts_check_config_redirect(apr_pool_t *pconf, apr_pool_t *plog,
+                                      apr_pool_t *ptemp, server_rec *s)
+{
+    hsts_redirect_registered = hsts_redirect_reachable(ptemp, s);
+    if (hsts_redirect_registered) {
+        ap_hook_post_perdir_config(hsts_redirect_hook, NULL, NULL,
+                                   APR_HOOK_MIDDLE);
+    }
+    return hsts_check_config(pconf, plog, ptemp, s);
+}
+
 #ifndef HSTS_HAVE_AP_SSL
 static void hsts_retrieve_optional_fn(void)
 {
@@ -678,9 +718,8 @@ static void hsts_register_hooks(apr_pool_t *p)
     ap_hook_create_request(hsts_create_request, NULL, NULL, APR_HOOK_LAST);
     ap_hook_insert_error_filter(hsts_insert_error_filter, NULL, NULL,
                                 APR_HOOK_MIDDLE);
-    ap_hook_post_perdir_config(hsts_redirect_hook, NULL, NULL,
-                               APR_HOOK_MIDDLE);
-    ap_hook_check_config(hsts_check_config, NULL, NULL, APR_HOOK_MIDDLE);
+    ap_hook_check_config(hsts_check_config_redirect, NULL, NULL,
+                         APR_HOOK_MIDDLE);
     ap_hook_post_config(hsts_post_config, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_test_config(hsts_test_config, NULL, NULL, APR_HOOK_MIDDLE);
 #ifndef HSTS_HAVE_AP_SSL

@@ -4,14 +4,25 @@
 1. Instructions per request (callgrind): a single-process prefork httpd
    (-X) under valgrind --tool=callgrind --dump-after=ap_process_request,
    so callgrind writes one dump per request; over one keep-alive
-   connection W warm-up requests are sent, then N measured ones, and the
-   median of the N dumps' totals is the figure.  Start-up and the TLS
-   handshake fall in the warm-up dumps and are never counted; the spread
-   of the N dumps shows how repeatable the figure is.
-   (callgrind_control -z/-d would do the same, but needs ptrace to
-   interrupt a process blocked in a system call, which sandboxes often
-   forbid.)  Each configuration is compared
-   with a baseline that sends no header at all.
+   connection W warm-up requests are sent, then the measured ones.
+   Start-up and the TLS handshake fall in the warm-up dumps and are never
+   counted.  (callgrind_control -z/-d would do the same, but needs ptrace
+   to interrupt a process blocked in a system call, which sandboxes often
+   forbid.)  Each configuration is compared with a baseline that sends
+   no header at all, in the same directory (paths are compared and copied
+   all along a request: their length must not differ between runs).
+   Heap layout: the same request costs up to ~150 instructions more or
+   less depending on where httpd's request pool puts its strings (glibc's
+   vector strcmp/strlen take a slower path near page ends), and any
+   module that allocates moves everything after it.  One request repeated
+   N times samples a single layout, which flatters one configuration and
+   penalises another by chance.  So each measured request carries an
+   X-Bench-Pad header of 0, 8, 16, ... 4088 bytes (BENCH_LAYOUTS of
+   them, sent twice each; the lower of the two drops the once-a-second
+   Date formatting), which slides the pool's allocations through every
+   offset of a page; the figure is the mean over the layouts, the same in
+   every configuration; between runs a difference moves by ~20
+   instructions.
 2. Throughput: wrk (HTTP/1.1 keep-alive over TLS) and h2load (HTTP/2),
    baseline and mod_hsts interleaved, median requests/s.
 3. Memory: allocations mod_hsts' functions make per request (from the
@@ -19,7 +30,8 @@
    run.
 
 Figures, never assertions: `make test` does not time anything.
-Environment: BENCH_N (measured requests per callgrind run, default 200),
+Environment: BENCH_LAYOUTS (request pool layouts per callgrind run,
+default 512: every 8-byte offset of a 4 KB page),
 BENCH_SECONDS (per throughput run, default 10), BENCH_ROUNDS (default 3;
 0 skips throughput),
 BENCH_OUT (write the Markdown results table there).
@@ -42,11 +54,15 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "tests"))
 import harness  # noqa: E402
 
-N = int(os.environ.get("BENCH_N", "200"))
+LAYOUTS = int(os.environ.get("BENCH_LAYOUTS", "512"))
+PAGE = 4096
+REPEAT = 2          # each layout twice: the lower drops the Date cost
+SAMPLES = 16        # layouts whose dumps the per-function breakdown uses
 WARMUP = 20
 SECONDS = int(os.environ.get("BENCH_SECONDS", "10"))
 ROUNDS = int(os.environ.get("BENCH_ROUNDS", "3"))
 FLOOR = os.path.join(HERE, ".libs", "mod_hsts_floor.so")
+FLOOR_OUT = os.path.join(HERE, ".libs", "mod_hsts_floor_out.so")
 POLICY = "max-age=31536000; includeSubDomains"
 
 PREFORK = ["mpm_prefork", "authz_core", "authz_host", "mime", "dir", "ssl",
@@ -56,7 +72,7 @@ EVENT = ["mpm_event"] + PREFORK[1:] + ["http2"]
 TODAY = datetime.datetime.now(datetime.timezone.utc).date()
 FILTER_SIZE = 40    # sizeof(ap_filter_t) on LP64: 5 pointers
 BIG = 2 * 1024 * 1024   # the proxied response: one brigade per ~8 KB read
-PROXY_N = 10
+PROXY_LAYOUTS = 8       # 2 MB each: a few layouts are enough there
 BACKEND = [0]           # port of the backend httpd serving big.bin
 
 
@@ -68,6 +84,7 @@ def conf_for(h, key, modules):
     bodies = {
         "base": "",
         "floor": "",
+        "floor_out": "",
         "seeds": 'Header always set Strict-Transport-Security "%s" '
                  'env=HTTPS' % POLICY,
         "expr": 'Header always set Strict-Transport-Security "%s" '
@@ -86,8 +103,9 @@ def conf_for(h, key, modules):
     mods = list(modules)
     if key.startswith("proxy"):
         mods += ["proxy", "proxy_http"]
-    if key == "floor":
-        mods_extra = "LoadModule hsts_floor_module %s\n" % FLOOR
+    if key in ("floor", "floor_out"):
+        mods_extra = "LoadModule hsts_floor_module %s\n" % (
+            FLOOR if key == "floor" else FLOOR_OUT)
     else:
         mods_extra = ""
     uses_hsts = (key.startswith("hsts")
@@ -114,8 +132,9 @@ def write_docroot(h):
     h.write("a/b/.htaccess", "# tenant b\n")
 
 
-def keepalive_requests(port, tls, path, count, sock=None):
-    """Send `count` sequential keep-alive requests on one connection."""
+def keepalive_requests(port, tls, path, pads, sock=None):
+    """Send one keep-alive request per entry of `pads` on one connection,
+    each with an X-Bench-Pad header that many bytes long."""
     if sock is None:
         sock = socket.create_connection(("127.0.0.1", port), timeout=300)
         if tls:
@@ -123,11 +142,10 @@ def keepalive_requests(port, tls, path, count, sock=None):
             ctx.check_hostname = False
             ctx.verify_mode = ssl.CERT_NONE
             sock = ctx.wrap_socket(sock, server_hostname=harness.DOMAIN)
-    req = ("GET %s HTTP/1.1\r\nHost: %s\r\n\r\n"
-           % (path, harness.DOMAIN)).encode()
     buf = b""
-    for _ in range(count):
-        sock.sendall(req)
+    for pad in pads:
+        sock.sendall(("GET %s HTTP/1.1\r\nHost: %s\r\nX-Bench-Pad: %s\r\n"
+                      "\r\n" % (path, harness.DOMAIN, "p" * pad)).encode())
         while True:
             head_end = buf.find(b"\r\n\r\n")
             if head_end >= 0:
@@ -146,10 +164,29 @@ def keepalive_requests(port, tls, path, count, sock=None):
     return sock
 
 
+def pad_lengths(layouts):
+    """`layouts` pad lengths spread over a page, in steps of 8 bytes (the
+    pool's alignment)."""
+    step = max(8, PAGE // layouts // 8 * 8)
+    return [(i * step) % PAGE for i in range(layouts)]
+
+
+def dump_total(path):
+    with open(path) as f:
+        for line in f:
+            if line.startswith(("summary:", "totals:")):
+                return int(line.split()[1])
+    raise RuntimeError("no totals in " + path)
+
+
 def callgrind(pki, key):
     """Instructions (and allocations) per request for one configuration."""
-    n = PROXY_N if key.startswith("proxy") else N
-    h = harness.Httpd(pki, "bench-" + key)
+    layouts = PROXY_LAYOUTS if key.startswith("proxy") else LAYOUTS
+    pads = [pad for pad in pad_lengths(layouts) for _ in range(REPEAT)]
+    n = len(pads)
+    # One directory for every configuration, so that paths (compared and
+    # copied all along a request) cost the same in each.
+    h = harness.Httpd(pki, path=os.path.join(pki.dir, "callgrind"))
     write_docroot(h)
     text, path, tls = conf_for(h, key, PREFORK)
     h.configure(text)
@@ -178,7 +215,7 @@ def callgrind(pki, key):
         for name in os.listdir(h.dir):
             if name.startswith("cg.out"):
                 os.chmod(os.path.join(h.dir, name), 0o666)
-        sock = keepalive_requests(port, tls, path, WARMUP + n)
+        sock = keepalive_requests(port, tls, path, [0] * WARMUP + pads)
         sock.close()
         proc.terminate()
         proc.wait(timeout=120)
@@ -191,23 +228,32 @@ def callgrind(pki, key):
         if len(dumps) < WARMUP + n:
             raise RuntimeError("expected %d dumps, got %d"
                                % (WARMUP + n, len(dumps)))
-        totals = []
-        for p in measured:
+        # per layout, the lower of its REPEAT requests
+        per_layout = []
+        for i in range(0, n, REPEAT):
+            group = [(dump_total(p), p) for p in measured[i:i + REPEAT]]
+            per_layout.append(min(group))
+        totals = [t for t, _ in per_layout]
+        mean = statistics.mean(totals)
+        # the breakdown: SAMPLES layouts spread over the page, averaged
+        sample = per_layout[::max(1, len(per_layout) // SAMPLES)]
+        functions, allocs, calls = {}, 0, 0
+        for _, p in sample:
+            for name, cost in self_costs(p).items():
+                functions[name] = functions.get(name, 0) + cost / len(sample)
             with open(p) as f:
-                m = re.search(r"^(?:summary|totals): (\d+)", f.read(),
-                              re.M)
-            totals.append(int(m.group(1)))
-        last = measured[-1]
-        with open(last) as f:
-            last_text = f.read()
+                text = f.read()
+            allocs += count_allocs(text) / len(sample)
+            calls += count_calls(text, "hsts_out_filter") / len(sample)
         kept = os.path.join(tempfile.gettempdir(),
                             "mod_hsts-bench-%s.callgrind" % key)
-        shutil.copy(last, kept)
-        return {"per_request": statistics.median(totals),
+        shutil.copy(min(per_layout, key=lambda tp: abs(tp[0] - mean))[1],
+                    kept)
+        return {"per_request": mean,
                 "spread": (min(totals), max(totals)),
-                "allocs": count_allocs(last_text),
-                "filter_calls": count_calls(last_text, "hsts_out_filter"),
-                "functions": self_costs(last)}
+                "allocs": allocs,
+                "filter_calls": calls,
+                "functions": functions}
     finally:
         if proc.poll() is None:
             proc.kill()
@@ -345,7 +391,8 @@ def main():
         f.write(b"x" * BIG)
     BACKEND[0] = backend.backend_port
 
-    keys = ["base", "floor", "seeds", "expr", "hsts", "base_ht", "hsts_ht",
+    keys = ["base", "floor", "floor_out", "seeds", "expr", "hsts", "base_ht",
+            "hsts_ht",
             "rollout", "plain_base", "plain_hsts", "proxy_base",
             "proxy_hsts"]
     cg = {}
@@ -360,17 +407,23 @@ def main():
 
     floor, seeds, expr, hsts = (added("floor"), added("seeds"),
                                 added("expr"), added("hsts"))
+    floor_out = added("floor_out")
     rows = [
         ("baseline: no header, mod_hsts not loaded",
          "%.0f" % cg["base"]["per_request"], ""),
-        ("(a) floor: one precomputed header set in fixups",
+        ("(a) floor: one precomputed header set in fixups, in "
+         "err_headers_out (where `Header always set` puts it)",
          "+%.0f" % floor, ""),
+        ("(a0) the same in headers_out: no overlay of the two tables in "
+         "httpd's header filter, the cheapest any module can do",
+         "+%.0f" % floor_out, ""),
         ("(b) `Header always set ... env=HTTPS` (the seeds' line)",
          "+%.0f" % seeds, ""),
         ("(c) `Header always set ... \"expr=%{HTTPS} == 'on'\"`",
          "+%.0f" % expr, ""),
         ("(d) `HSTSPolicy`", "+%.0f" % hsts,
-         "d/a = %.2f, d/c = %.2f" % (hsts / floor, hsts / expr)),
+         "d/a = %.2f, d/a0 = %.2f, d/c = %.2f"
+         % (hsts / floor, hsts / floor_out, hsts / expr)),
         ("(e) `HSTSPolicy` in `.htaccess` two directories deep",
          "+%.0f" % added("hsts_ht", "base_ht"),
          "vs. the same `.htaccess` files without it (%.0f)"
@@ -411,11 +464,11 @@ def main():
     httpd_v, ossl, cpu = versions()
     lines = []
     lines.append("Measured %s on %s (%s, %d cores), httpd %s, %s; "
-                 "N=%d measured requests per callgrind run, throughput "
+                 "%d request pool layouts per callgrind run, throughput "
                  "%d x %d s."
                  % (datetime.date.today().isoformat(), platform.node() or
-                    "?", cpu, os.cpu_count() or 0, httpd_v, ossl, N, ROUNDS,
-                    SECONDS))
+                    "?", cpu, os.cpu_count() or 0, httpd_v, ossl, LAYOUTS,
+                    ROUNDS, SECONDS))
     lines.append("")
     lines.append("| instructions per keep-alive TLS request | count | "
                  "ratio |")
@@ -439,23 +492,28 @@ def main():
                  % (cg["hsts"]["allocs"], FILTER_SIZE))
     lines.append("")
     lines.append("Where `HSTSPolicy`'s instructions go: functions whose "
-                 "own (exclusive) cost per request grew by 10 or more over "
-                 "the baseline, and mod_hsts' functions:")
+                 "own (exclusive) cost per request differs by 8 or more "
+                 "between the two configurations, and mod_hsts' functions "
+                 "(mean of %d layouts):" % SAMPLES)
     lines.append("")
-    for key, title in (("hsts", "(d) HSTSPolicy over TLS"),
-                       ("plain_hsts", "(g) plain HTTP")):
-        base = cg["plain_base" if key == "plain_hsts" else "base"]
-        fn, bf = cg[key]["functions"], base["functions"]
+    for key, ref, title in (
+            ("hsts", "floor_out", "(d) HSTSPolicy over TLS, against (a0) "
+             "the same header bytes set in fixups"),
+            ("hsts", "base", "(d) HSTSPolicy over TLS, against no header"),
+            ("plain_hsts", "plain_base", "(g) plain HTTP, against no "
+             "module")):
+        fn, bf = cg[key]["functions"], cg[ref]["functions"]
         grown = sorted(((fn.get(k, 0) - bf.get(k, 0), k)
                         for k in set(fn) | set(bf)), reverse=True)
-        total = cg[key]["per_request"] - base["per_request"]
-        lines.append("    %s:" % title)
+        total = cg[key]["per_request"] - cg[ref]["per_request"]
+        lines.append("    %s: %+.0f" % (title, total))
         for delta, name in grown:
             # a per-request dump charges the whole request to its call
             # chain (main, ap_process_connection, ...): not a cost
-            if abs(delta) >= 0.9 * abs(total):
+            if abs(delta) >= 0.9 * abs(total) and abs(total) > 50:
                 continue
-            if delta >= 10 or (name.startswith("hsts_") and delta >= 1):
+            if abs(delta) >= 8 or (name.startswith("hsts_")
+                                   and abs(delta) >= 1):
                 lines.append("        %+7.0f  %s" % (delta, name))
         lines.append("")
     text = "\n".join(lines) + "\n"

@@ -24,9 +24,16 @@
 #include "http_config.h"
 #include "http_request.h"
 
+/* err_headers_out, as `Header always set` does and as the issue's floor
+ * did; mod_hsts_floor_out.c builds the headers_out variant, which spares
+ * httpd's header filter the overlay of the two tables. */
+#ifndef HSTS_FLOOR_TABLE
+#define HSTS_FLOOR_TABLE err_headers_out
+#endif
+
 static int hsts_floor_fixups(request_rec *r)
 {
-    apr_table_setn(r->err_headers_out, "Strict-Transport-Security",
+    apr_table_setn(r->HSTS_FLOOR_TABLE, "Strict-Transport-Security",
                    "max-age=31536000; includeSubDomains");
     return DECLINED;
 }

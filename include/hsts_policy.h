@@ -119,4 +119,10 @@ int hsts_preload_findings(const hsts_policy_t *p, hsts_finding_t *out);
  * subdomains, which a cached entry would break for every local server. */
 int hsts_host_is_exempt(const char *host);
 
+/* Non-zero when no host that matches `pattern` (a ServerName, or a
+ * ServerAlias with * and ? wildcards) can be exempt: its last label is
+ * spelled out, holds a letter and is not "localhost".  A request that
+ * reached a vhost by one of its names then needs no look at the Host. */
+int hsts_name_never_exempt(const char *pattern);
+
 #endif /* HSTS_POLICY_H */

@@ -96,11 +96,17 @@ typedef struct {
      * request, Host == ServerName, needs a strcmp instead of a scan.
      * HSTS_UNSET until then. */
     int name_exempt;
+    /* Not a directive either: no name of this vhost (ServerName,
+     * ServerAlias) can match an exempt host, so a request that httpd
+     * routed here by name needs no look at the Host at all.  post_config;
+     * 0 until then. */
+    int names_never_exempt;
 } hsts_srv_conf;
 
 /* src/hsts_report.c: hooks that run when the configuration is read. */
 int hsts_check_config(apr_pool_t *pconf, apr_pool_t *plog,
                       apr_pool_t *ptemp, server_rec *s);
+int hsts_redirect_reachable(apr_pool_t *p, server_rec *main);
 int hsts_post_config(apr_pool_t *pconf, apr_pool_t *plog,
                      apr_pool_t *ptemp, server_rec *s);
 void hsts_test_config(apr_pool_t *p, server_rec *main);

@@ -37,18 +37,37 @@ for p in $pkgs; do
         missing+=("$p")
     fi
 done
-if [ ${#missing[@]} -gt 0 ]; then
-    cmd="apt-get install -y --no-install-recommends ${missing[*]}"
+apt_install() {
+    local cmd="apt-get install -y --no-install-recommends $*"
     if [ "$(id -u)" -ne 0 ]; then
-        echo "deps: missing packages: ${missing[*]}" >&2
         echo "deps: run this, then try again:" >&2
         echo "    sudo apt-get update && sudo $cmd" >&2
         exit 1
     fi
-    echo "deps: installing ${missing[*]}"
+    echo "deps: installing $*"
     export DEBIAN_FRONTEND=noninteractive
     apt-get update -qq
     $cmd
+}
+if [ ${#missing[@]} -gt 0 ]; then
+    echo "deps: missing packages: ${missing[*]}" >&2
+    apt_install "${missing[@]}"
+fi
+
+# A newer apache2-bin does not pull a newer libssl along, and mod_ssl built
+# against a newer OpenSSL than the one loaded warns (AH01882) at every
+# start, which the tests rightly count as a failure.
+modssl=/usr/lib/apache2/modules/mod_ssl.so
+libssl=$(dpkg-query -S '*/libssl.so.3' 2>/dev/null | head -1 | cut -d: -f1)
+if [ -f "$modssl" ] && [ -n "$libssl" ]; then
+    built=$(grep -aoE 'OpenSSL [0-9]+\.[0-9]+\.[0-9]+' "$modssl" | head -1 \
+            | cut -d' ' -f2)
+    have=$(dpkg-query -W -f='${Version}' "$libssl" | sed 's/-.*//')
+    if [ -n "$built" ] && dpkg --compare-versions "$have" lt "$built"; then
+        echo "deps: mod_ssl was built against OpenSSL $built, $libssl is" \
+             "$have" >&2
+        apt_install "$libssl" openssl
+    fi
 fi
 
 # The browser tests drive Debian's chromium with playwright-core from npm,

@@ -614,3 +614,23 @@ int hsts_host_is_exempt(const char *host)
     }
     return 0;
 }
+
+int hsts_name_never_exempt(const char *pattern)
+{
+    const char *label = strrchr(pattern, '.');
+    const char *q;
+    int letter = 0;
+
+    label = label ? label + 1 : pattern;
+    if (strpbrk(pattern, ":[") || hsts_name_is(label, strlen(label),
+                                               "localhost")) {
+        return 0;
+    }
+    for (q = label; *q; q++) {
+        if (*q == '*' || *q == '?') {
+            return 0;   /* "*.example.*" could end any way */
+        }
+        letter |= hsts_lower(*q) >= 'a' && hsts_lower(*q) <= 'z';
+    }
+    return letter;      /* an all-digit last label is an IPv4 literal */
+}

@@ -577,6 +577,54 @@ void hsts_test_config(apr_pool_t *p, server_rec *main)
     }
 }
 
+static int hsts_names_never_exempt(const apr_array_header_t *names)
+{
+    int i;
+
+    for (i = 0; names && i < names->nelts; i++) {
+        if (!hsts_name_never_exempt(APR_ARRAY_IDX(names, i, const char *))) {
+            return 0;
+        }
+    }
+    return 1;
+}
+
+/* Whether HSTSRedirect can ever apply: said somewhere in the
+ * configuration, or allowed in .htaccess files by some <Directory>
+ * (AllowOverride FileInfo or All, or AllowOverrideList naming it). */
+int hsts_redirect_reachable(apr_pool_t *p, server_rec *main)
+{
+    const apr_array_header_t *sections = hsts_collect_sections(p, main);
+    server_rec *s;
+    int i;
+
+    for (i = 0; i < sections->nelts; i++) {
+        if (APR_ARRAY_IDX(sections, i, hsts_section).dc->redirect) {
+            return 1;
+        }
+    }
+    for (s = main; s; s = s->next) {
+        core_server_config *core = ap_get_core_module_config(
+            s->module_config);
+        const hsts_dir_conf *dc = ap_get_module_config(s->lookup_defaults,
+                                                       &hsts_module);
+        ap_conf_vector_t **dirs = (ap_conf_vector_t **)core->sec_dir->elts;
+
+        if (dc && dc->redirect) {
+            return 1;
+        }
+        for (i = 0; i < core->sec_dir->nelts; i++) {
+            const core_dir_config *cd = ap_get_core_module_config(dirs[i]);
+
+            if ((cd->override & OR_FILEINFO) || (cd->override_list
+                && apr_table_get(cd->override_list, "HSTSRedirect"))) {
+                return 1;
+            }
+        }
+    }
+    return 0;
+}
+
 /* Work out each server's name_exempt, and say where each vhost's roll-out
  * stands, once the logs are open. */
 int hsts_post_config(apr_pool_t *pconf, apr_pool_t *plog,
@@ -594,6 +642,10 @@ int hsts_post_config(apr_pool_t *pconf, apr_pool_t *plog,
         if (v->server_hostname) {
             sc->name_exempt = hsts_host_is_exempt(v->server_hostname);
         }
+        sc->names_never_exempt = v->is_virtual && v->server_hostname
+                                 && hsts_name_never_exempt(v->server_hostname)
+                                 && hsts_names_never_exempt(v->names)
+                                 && hsts_names_never_exempt(v->wild_names);
     }
     if (ap_state_query(AP_SQ_MAIN_STATE) == AP_SQ_MS_CREATE_PRE_CONFIG) {
         return OK;

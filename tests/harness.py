@@ -161,9 +161,15 @@ LOG_LEVEL_RE = re.compile(r"^\[[^\]]*\] \[(\w+):(warn|error|crit|alert|"
 class Httpd:
     """One httpd instance: its own directory, config, ports and logs."""
 
-    def __init__(self, pki, name="httpd"):
+    def __init__(self, pki, name="httpd", path=None):
         self.pki = pki
-        self.dir = tempfile.mkdtemp(prefix="hsts-%s-" % name)
+        if path:
+            # the benchmark runs every configuration in one directory:
+            # path lengths change what strcmp and friends cost
+            os.makedirs(path)
+            self.dir = path
+        else:
+            self.dir = tempfile.mkdtemp(prefix="hsts-%s-" % name)
         # Children run as www-data when we are root: everything they read
         # must be reachable.
         os.chmod(self.dir, 0o755)
@@ -394,6 +400,13 @@ class Httpd:
     def raw(self, data, tls=True, server_hostname=DOMAIN, wait=None,
             timeout=10, port=None):
         """Send raw bytes (over TLS by default), return the Response."""
+        return Response.parse(self.raw_text(data, tls, server_hostname,
+                                            wait, timeout, port))
+
+    def raw_text(self, data, tls=True, server_hostname=DOMAIN, wait=None,
+                 timeout=10, port=None):
+        """Send raw bytes (over TLS by default), return all that came
+        back."""
         if port is None:
             port = self.tls_port if tls else self.plain_port
         sock = socket.create_connection(("127.0.0.1", port), timeout=timeout)
@@ -416,8 +429,7 @@ class Httpd:
                 chunks.append(chunk)
         finally:
             sock.close()
-        text = b"".join(chunks).decode("latin-1")
-        return Response.parse(text)
+        return b"".join(chunks).decode("latin-1")
 
 
 def _parents(path, stop):

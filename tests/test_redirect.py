@@ -106,3 +106,33 @@ def test_redirect_note(httpd):
     httpd.curl("/a/b.html?redirect-note", tls=False)
     line = httpd.access_line("redirect-note")
     assert line.endswith(" 301 redirect"), line
+
+
+# mod_hsts registers the hook that redirects only when the configuration
+# lets HSTSRedirect apply somewhere: these configurations have no
+# HSTSRedirect at server or vhost level, only where it is hardest to see:
+# in a tenant's .htaccess under each kind of override, or in a <Directory>.
+@pytest.mark.parametrize("directory,htaccess", [
+    ("AllowOverride FileInfo", "HSTSRedirect on\n"),
+    ("AllowOverride All", "HSTSRedirect on\n"),
+    ("AllowOverrideList HSTSRedirect", "HSTSRedirect on\n"),
+    ("HSTSRedirect on", None),
+])
+def test_only_in_a_directory(server_factory, directory, htaccess):
+    h = server_factory("redirect-directory")
+    if htaccess:
+        h.write("tenant/.htaccess", htaccess)
+    h.write("tenant/page.html", "tenant\n")
+    h.write("other.html", "other\n")
+    body = ('    HSTSPolicy "max-age=300"\n    <Directory "%s/tenant">\n'
+            '        %s\n    </Directory>\n' % (h.docroot, directory))
+    h.configure(h.base_conf() + h.tls_vhost(body) + h.plain_vhost(body))
+    h.start()
+    try:
+        res = h.curl("/tenant/page.html?q=1", tls=False)
+        assert res.status == 301, res
+        assert loc(res) == ["https://hsts.test/tenant/page.html?q=1"], res
+        res = h.curl("/other.html", tls=False)
+        assert res.status == 200 and loc(res) == [], res
+    finally:
+        h.stop()

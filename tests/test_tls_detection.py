@@ -78,3 +78,18 @@ def test_plain_http_to_tls_port(httpd):
                     port=httpd.tls_port)
     assert res.status == 400, res
     assert res.sts == [], res
+
+
+def test_plain_keepalive_connection(httpd):
+    """mod_hsts remembers a connection is plain, not what HTTPS=on said:
+    three requests on one keep-alive connection, the middle one vouched
+    for by the proxy."""
+    plain = b"GET / HTTP/1.1\r\nHost: hsts.test\r\n\r\n"
+    vouched = (b"GET / HTTP/1.1\r\nHost: hsts.test\r\n"
+               b"X-Forwarded-Proto: https\r\n\r\n")
+    last = b"GET / HTTP/1.1\r\nHost: hsts.test\r\nConnection: close\r\n\r\n"
+    text = httpd.raw_text(plain + vouched + last, tls=False)
+    heads = [h.lower() for h in text.split("HTTP/1.1 ")[1:]]
+    assert len(heads) == 3, text
+    assert [h.count("strict-transport-security:") for h in heads] \
+        == [0, 1, 0], text

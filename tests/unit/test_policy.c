@@ -60,6 +60,14 @@ static void exempt(const char *host, int want)
     check(!hsts_host_is_exempt(host) == !want, what, NULL);
 }
 
+static void never_exempt(const char *name, int want)
+{
+    char what[200];
+
+    snprintf(what, sizeof(what), "name [%s] never exempt=%d", name, want);
+    check(!hsts_name_never_exempt(name) == !want, what, NULL);
+}
+
 static int rollout(const char *a1, const char *a2, const char *a3,
                    hsts_rollout_t *ro, char *err)
 {
@@ -408,6 +416,23 @@ int main(void)
     exempt("localhost.example.com", 0);
     exempt("1.2.3.example", 0);
     exempt("123example.com", 0);
+
+    /* names a vhost can be reached by: can the Host be exempt? */
+    never_exempt("example.com", 1);
+    never_exempt("*.example.com", 1);
+    never_exempt("www?.Example.ORG", 1);
+    never_exempt("intranet", 1);
+    never_exempt("localhost", 0);
+    never_exempt("app.LOCALHOST", 0);
+    never_exempt("127.0.0.1", 0);
+    never_exempt("10.0.0.*", 0);
+    never_exempt("*", 0);
+    never_exempt("example.*", 0);
+    never_exempt("*com", 0);
+    never_exempt("example.com.", 0);
+    never_exempt("fe80::abcd", 0);
+    never_exempt("[::1]", 0);
+    never_exempt("", 0);
 
     test_rollout();
     test_limits();
