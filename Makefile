@@ -102,6 +102,10 @@ bench/.libs/mod_hsts_floor_out.so: bench/mod_hsts_floor.c \
                                    bench/mod_hsts_floor_out.c
 	cd bench && $(APXS) -c $(APXS_WARN) mod_hsts_floor_out.c
 
+bench/.libs/mod_hsts_floor_filter.so: bench/mod_hsts_floor.c \
+                                      bench/mod_hsts_floor_filter.c
+	cd bench && $(APXS) -c $(APXS_WARN) mod_hsts_floor_filter.c
+
 # memcheck on a single-process httpd (-X) over the response matrix and the
 # merge, upstream and shared-hosting scenarios; errors whose stack passes
 # through mod_hsts fail the run (httpd's and OpenSSL's own are listed).
@@ -124,7 +128,8 @@ stress: deps-bench
 
 bench: deps-bench
 	$(MAKE) all bench/.libs/mod_hsts_floor.so \
-	    bench/.libs/mod_hsts_floor_out.so
+	    bench/.libs/mod_hsts_floor_out.so \
+	    bench/.libs/mod_hsts_floor_filter.so
 	$(PYTHON) bench/bench.py
 
 # The module built with AddressSanitizer and UBSan in build/asan, httpd

@@ -63,6 +63,9 @@ SECONDS = int(os.environ.get("BENCH_SECONDS", "10"))
 ROUNDS = int(os.environ.get("BENCH_ROUNDS", "3"))
 FLOOR = os.path.join(HERE, ".libs", "mod_hsts_floor.so")
 FLOOR_OUT = os.path.join(HERE, ".libs", "mod_hsts_floor_out.so")
+FLOOR_FILTER = os.path.join(HERE, ".libs", "mod_hsts_floor_filter.so")
+FLOORS = {"floor": FLOOR, "floor_out": FLOOR_OUT,
+          "floor_filter": FLOOR_FILTER}
 POLICY = "max-age=31536000; includeSubDomains"
 
 PREFORK = ["mpm_prefork", "authz_core", "authz_host", "mime", "dir", "ssl",
@@ -85,6 +88,7 @@ def conf_for(h, key, modules):
         "base": "",
         "floor": "",
         "floor_out": "",
+        "floor_filter": "",
         "seeds": 'Header always set Strict-Transport-Security "%s" '
                  'env=HTTPS' % POLICY,
         "expr": 'Header always set Strict-Transport-Security "%s" '
@@ -103,9 +107,8 @@ def conf_for(h, key, modules):
     mods = list(modules)
     if key.startswith("proxy"):
         mods += ["proxy", "proxy_http"]
-    if key in ("floor", "floor_out"):
-        mods_extra = "LoadModule hsts_floor_module %s\n" % (
-            FLOOR if key == "floor" else FLOOR_OUT)
+    if key in FLOORS:
+        mods_extra = "LoadModule hsts_floor_module %s\n" % FLOORS[key]
     else:
         mods_extra = ""
     uses_hsts = (key.startswith("hsts")
@@ -391,8 +394,8 @@ def main():
         f.write(b"x" * BIG)
     BACKEND[0] = backend.backend_port
 
-    keys = ["base", "floor", "floor_out", "seeds", "expr", "hsts", "base_ht",
-            "hsts_ht",
+    keys = ["base", "floor", "floor_out", "floor_filter", "seeds", "expr",
+            "hsts", "base_ht", "hsts_ht",
             "rollout", "plain_base", "plain_hsts", "proxy_base",
             "proxy_hsts"]
     cg = {}
@@ -407,7 +410,7 @@ def main():
 
     floor, seeds, expr, hsts = (added("floor"), added("seeds"),
                                 added("expr"), added("hsts"))
-    floor_out = added("floor_out")
+    floor_out, floor_filter = added("floor_out"), added("floor_filter")
     rows = [
         ("baseline: no header, mod_hsts not loaded",
          "%.0f" % cg["base"]["per_request"], ""),
@@ -417,13 +420,18 @@ def main():
         ("(a0) the same in headers_out: no overlay of the two tables in "
          "httpd's header filter, the cheapest any module can do",
          "+%.0f" % floor_out, ""),
+        ("(a1) the same from a protocol filter added in create_request, "
+         "mod_hsts' mechanism with nothing else (no TLS test, no lookup, "
+         "no de-duplication, no note)",
+         "+%.0f" % floor_filter, "a1/a0 = %.2f" % (floor_filter / floor_out)),
         ("(b) `Header always set ... env=HTTPS` (the seeds' line)",
          "+%.0f" % seeds, ""),
         ("(c) `Header always set ... \"expr=%{HTTPS} == 'on'\"`",
          "+%.0f" % expr, ""),
         ("(d) `HSTSPolicy`", "+%.0f" % hsts,
-         "d/a = %.2f, d/a0 = %.2f, d/c = %.2f"
-         % (hsts / floor, hsts / floor_out, hsts / expr)),
+         "d/a = %.2f, d/a0 = %.2f, d/a1 = %.2f, d/c = %.2f"
+         % (hsts / floor, hsts / floor_out, hsts / floor_filter,
+            hsts / expr)),
         ("(e) `HSTSPolicy` in `.htaccess` two directories deep",
          "+%.0f" % added("hsts_ht", "base_ht"),
          "vs. the same `.htaccess` files without it (%.0f)"
@@ -497,6 +505,8 @@ def main():
                  "(mean of %d layouts):" % SAMPLES)
     lines.append("")
     for key, ref, title in (
+            ("hsts", "floor_filter", "(d) HSTSPolicy over TLS, against "
+             "(a1) the same header from the same kind of filter"),
             ("hsts", "floor_out", "(d) HSTSPolicy over TLS, against (a0) "
              "the same header bytes set in fixups"),
             ("hsts", "base", "(d) HSTSPolicy over TLS, against no header"),
