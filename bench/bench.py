@@ -32,9 +32,10 @@
 Figures, never assertions: `make test` does not time anything.
 Environment: BENCH_LAYOUTS (request pool layouts per callgrind run,
 default 512: every 8-byte offset of a 4 KB page),
-BENCH_SECONDS (per throughput run, default 10), BENCH_ROUNDS (default 3;
+BENCH_SECONDS (per throughput run, default 10), BENCH_ROUNDS (default 5;
 0 skips throughput),
-BENCH_OUT (write the Markdown results table there).
+BENCH_OUT (also write the Markdown results there), BENCH_README (the
+README whose marked sections get the results; empty: none).
 """
 
 import datetime
@@ -60,7 +61,7 @@ REPEAT = 2          # each layout twice: the lower drops the Date cost
 SAMPLES = 16        # layouts whose dumps the per-function breakdown uses
 WARMUP = 20
 SECONDS = int(os.environ.get("BENCH_SECONDS", "10"))
-ROUNDS = int(os.environ.get("BENCH_ROUNDS", "3"))
+ROUNDS = int(os.environ.get("BENCH_ROUNDS", "5"))
 FLOOR = os.path.join(HERE, ".libs", "mod_hsts_floor.so")
 FLOOR_OUT = os.path.join(HERE, ".libs", "mod_hsts_floor_out.so")
 FLOOR_FILTER = os.path.join(HERE, ".libs", "mod_hsts_floor_filter.so")
@@ -75,8 +76,9 @@ EVENT = ["mpm_event"] + PREFORK[1:] + ["http2"]
 TODAY = datetime.datetime.now(datetime.timezone.utc).date()
 FILTER_SIZE = 40    # sizeof(ap_filter_t) on LP64: 5 pointers
 BIG = 2 * 1024 * 1024   # the proxied response: one brigade per ~8 KB read
+FILE = 4 * 1024 * 1024  # the static file
 PROXY_LAYOUTS = 8       # 2 MB each: a few layouts are enough there
-BACKEND = [0]           # port of the backend httpd serving big.bin
+BACKEND = [0]           # port of the backend httpd streaming /stream
 
 
 def conf_for(h, key, modules):
@@ -103,6 +105,8 @@ def conf_for(h, key, modules):
         "proxy_base": "ProxyPass /p/ http://127.0.0.1:%d/" % BACKEND[0],
         "proxy_hsts": 'HSTSPolicy "%s"\nProxyPass /p/ http://127.0.0.1:%d/'
                       % (POLICY, BACKEND[0]),
+        "file_base": "",
+        "file_hsts": 'HSTSPolicy "%s"' % POLICY,
     }
     mods = list(modules)
     if key.startswith("proxy"):
@@ -111,8 +115,8 @@ def conf_for(h, key, modules):
         mods_extra = "LoadModule hsts_floor_module %s\n" % FLOORS[key]
     else:
         mods_extra = ""
-    uses_hsts = (key.startswith("hsts")
-                 or key in ("rollout", "plain_hsts", "proxy_hsts"))
+    uses_hsts = (key.startswith("hsts") or key == "rollout"
+                 or key.endswith("_hsts"))
     text = h.base_conf(modules=mods, log_level="warn", hsts=uses_hsts,
                        extra=mods_extra + "KeepAliveTimeout 60\n"
                        "MaxKeepAliveRequests 0\n")
@@ -124,11 +128,14 @@ def conf_for(h, key, modules):
     text += vhost(bodies[key])
     path = "/a/b/index.html" if key.endswith("_ht") else "/index.html"
     if key.startswith("proxy"):
-        path = "/p/big.bin"
+        path = "/p/stream"
+    if key.startswith("file"):
+        path = "/big.bin"
     return text, path, tls
 
 
 def write_docroot(h):
+    h.write("big.bin", "x" * FILE)
     h.write("index.html", "x" * 512)
     h.write("a/b/index.html", "x" * 512)
     h.write("a/.htaccess", "# tenant a\n")
@@ -150,21 +157,42 @@ def keepalive_requests(port, tls, path, pads, sock=None):
         sock.sendall(("GET %s HTTP/1.1\r\nHost: %s\r\nX-Bench-Pad: %s\r\n"
                       "\r\n" % (path, harness.DOMAIN, "p" * pad)).encode())
         while True:
-            head_end = buf.find(b"\r\n\r\n")
-            if head_end >= 0:
-                head = buf[:head_end].decode("latin-1")
-                m = re.search(r"(?i)content-length:\s*(\d+)", head)
-                total = head_end + 4 + (int(m.group(1)) if m else 0)
-                if len(buf) >= total:
-                    if not head.startswith("HTTP/1.1 200"):
-                        raise RuntimeError("unexpected response: " + head)
-                    buf = buf[total:]
-                    break
+            total = response_length(buf)
+            if total:
+                if not buf.startswith(b"HTTP/1.1 200"):
+                    raise RuntimeError("unexpected response: %r" % buf[:200])
+                buf = buf[total:]
+                break
             chunk = sock.recv(65536)
             if not chunk:
                 raise RuntimeError("connection closed")
             buf += chunk
     return sock
+
+
+def response_length(buf):
+    """Length of the first complete response in `buf` (Content-Length or
+    chunked), or 0 if it is not all there yet."""
+    head_end = buf.find(b"\r\n\r\n")
+    if head_end < 0:
+        return 0
+    head = buf[:head_end].decode("latin-1")
+    pos = head_end + 4
+    if not re.search(r"(?im)^transfer-encoding:\s*chunked", head):
+        m = re.search(r"(?im)^content-length:\s*(\d+)", head)
+        total = pos + (int(m.group(1)) if m else 0)
+        return total if len(buf) >= total else 0
+    while True:
+        line_end = buf.find(b"\r\n", pos)
+        if line_end < 0:
+            return 0
+        size = int(buf[pos:line_end].split(b";")[0], 16)
+        if size == 0:
+            end = buf.find(b"\r\n\r\n", line_end)
+            return end + 4 if end >= 0 else 0
+        pos = line_end + 2 + size + 2
+        if pos > len(buf):
+            return 0
 
 
 def pad_lengths(layouts):
@@ -184,7 +212,8 @@ def dump_total(path):
 
 def callgrind(pki, key):
     """Instructions (and allocations) per request for one configuration."""
-    layouts = PROXY_LAYOUTS if key.startswith("proxy") else LAYOUTS
+    layouts = (PROXY_LAYOUTS if key.startswith(("proxy", "file"))
+               else LAYOUTS)
     pads = [pad for pad in pad_lengths(layouts) for _ in range(REPEAT)]
     n = len(pads)
     # One directory for every configuration, so that paths (compared and
@@ -240,7 +269,7 @@ def callgrind(pki, key):
         mean = statistics.mean(totals)
         # the breakdown: SAMPLES layouts spread over the page, averaged
         sample = per_layout[::max(1, len(per_layout) // SAMPLES)]
-        functions, allocs, calls = {}, 0, 0
+        functions, allocs, calls, passes = {}, 0, 0, 0
         for _, p in sample:
             for name, cost in self_costs(p).items():
                 functions[name] = functions.get(name, 0) + cost / len(sample)
@@ -248,6 +277,7 @@ def callgrind(pki, key):
                 text = f.read()
             allocs += count_allocs(text) / len(sample)
             calls += count_calls(text, "hsts_out_filter") / len(sample)
+            passes += count_calls(text, "ap_pass_brigade") / len(sample)
         kept = os.path.join(tempfile.gettempdir(),
                             "mod_hsts-bench-%s.callgrind" % key)
         shutil.copy(min(per_layout, key=lambda tp: abs(tp[0] - mean))[1],
@@ -256,6 +286,7 @@ def callgrind(pki, key):
                 "spread": (min(totals), max(totals)),
                 "allocs": allocs,
                 "filter_calls": calls,
+                "pass_calls": passes,
                 "functions": functions}
     finally:
         if proc.poll() is None:
@@ -292,7 +323,8 @@ def count_allocs(text):
 
 
 def count_calls(text, callee):
-    """How often `callee` was called in one dump."""
+    """How often `callee` (at any recursion depth: callgrind names the
+    deeper ones `callee'2`...) was called in one dump."""
     names = {}
     calls = 0
     pending = False
@@ -303,12 +335,23 @@ def count_calls(text, callee):
             if m.group(3):
                 names[m.group(2)] = m.group(3)
             pending = (m.group(1) == "cfn"
-                       and names.get(m.group(2)) == callee)
+                       and names.get(m.group(2), "").split("'")[0]
+                       == callee)
             continue
         if line.startswith("calls=") and pending:
             calls += int(line[6:].split()[0])
             pending = False
     return calls
+
+
+def per_brigade(res):
+    """What a further brigade costs mod_hsts: hsts_out_filter's own
+    instructions per call plus one ap_pass_brigade, the hop it adds."""
+    fn = res["functions"]
+    own = fn.get("hsts_out_filter (mod_hsts.so)", 0)
+    hop = sum(v for k, v in fn.items() if k.startswith("ap_pass_brigade"))
+    return (own / max(1, res["filter_calls"])
+            + hop / max(1, res["pass_calls"]))
 
 
 def self_costs(dump):
@@ -366,6 +409,25 @@ def throughput(pki, key, http2):
         h.cleanup()
 
 
+def update_readme(path, parts):
+    """Put each part between its markers in the README (`<!-- begin: make
+    bench NAME -->` ... `<!-- end: make bench NAME -->`)."""
+    with open(path) as f:
+        text = f.read()
+    for name, body in parts.items():
+        pattern = re.compile(r"(<!-- begin: make bench %s -->\n).*?"
+                             r"(<!-- end: make bench %s -->)" % (name, name),
+                             re.S)
+        if not pattern.search(text):
+            print("bench: no '%s' markers in %s, not updated" % (name, path))
+            continue
+        text = pattern.sub(lambda m: m.group(1) + "\n" + body + "\n"
+                           + m.group(2), text)
+    with open(path, "w") as f:
+        f.write(text)
+    print("bench: results written to %s" % path)
+
+
 def versions():
     httpd = subprocess.run([harness.httpd_binary(), "-v"],
                            capture_output=True, text=True).stdout
@@ -388,16 +450,35 @@ def main():
                      "it)" % tool)
     pki = harness.make_pki("bench")
 
-    # a normal (not instrumented) httpd serving the proxied 2 MB file
-    backend = harness.start_backend(pki, "bench-backend")
-    with open(os.path.join(backend.dir, "backend", "big.bin"), "wb") as f:
-        f.write(b"x" * BIG)
+    # A normal (not instrumented) httpd whose mod_lua handler writes 2 MB in
+    # 8 KB pieces, flushing each: no Content-Length, so the response is
+    # chunked, and the pieces are the same every time (a CGI's pipe would
+    # make the chunking, and so the totals, depend on timing).
+    backend = harness.Httpd(pki, "bench-backend")
+    script = os.path.join(backend.dir, "stream.lua")
+    with open(script, "w") as f:
+        f.write('function handle(r)\n'
+                '    r.content_type = "application/octet-stream"\n'
+                '    local piece = string.rep("x", 8192)\n'
+                '    for i = 1, %d do\n'
+                '        r:write(piece)\n'
+                '        r:flush()\n'
+                '    end\n'
+                '    return apache2.OK\n'
+                'end\n' % (BIG // 8192))
+    os.chmod(script, 0o644)
+    backend.configure(
+        backend.base_conf(modules=harness.BASE_MODULES + ["lua"],
+                          hsts=False, log_level="warn")
+        + backend.backend_vhost('    LuaMapHandler "^/stream$" "%s" handle\n'
+                                % script))
+    backend.start()
     BACKEND[0] = backend.backend_port
 
     keys = ["base", "floor", "floor_out", "floor_filter", "seeds", "expr",
             "hsts", "base_ht", "hsts_ht",
             "rollout", "plain_base", "plain_hsts", "proxy_base",
-            "proxy_hsts"]
+            "proxy_hsts", "file_base", "file_hsts"]
     cg = {}
     for key in keys:
         print("callgrind: %-10s ..." % key, end=" ", flush=True)
@@ -442,12 +523,15 @@ def main():
         ("(g) plain HTTP with a policy configured",
          "%+.0f" % added("plain_hsts", "plain_base"),
          "vs. plain-HTTP baseline (%.0f)" % cg["plain_base"]["per_request"]),
-        ("(h) `HSTSPolicy` on a proxied 2 MB response",
+        ("(h) `HSTSPolicy` on a 2 MB chunked response, proxied",
          "%+.0f" % added("proxy_hsts", "proxy_base"),
-         "%d filter calls; %.1f per further brigade"
-         % (cg["proxy_hsts"]["filter_calls"],
-            (added("proxy_hsts", "proxy_base") - hsts)
-            / max(1, cg["proxy_hsts"]["filter_calls"] - 1))),
+         "%.0f filter calls, %.1f instructions each after the first (the "
+         "filter's own and the extra `ap_pass_brigade`, from the call "
+         "graph)"
+         % (cg["proxy_hsts"]["filter_calls"], per_brigade(cg["proxy_hsts"]))),
+        ("(i) `HSTSPolicy` on a 4 MB static file",
+         "%+.0f" % added("file_hsts", "file_base"),
+         "%.0f filter call(s)" % cg["file_hsts"]["filter_calls"]),
     ]
 
     tput = {}
@@ -465,8 +549,7 @@ def main():
                 rss[key].append(kb)
                 print("%.0f req/s, children RSS %d kB before, %d kB after"
                       % ((rps,) + kb))
-        tput[proto] = (statistics.median(runs["base"]),
-                       statistics.median(runs["hsts"]),
+        tput[proto] = (runs["base"], runs["hsts"],
                        rss["base"][-1], rss["hsts"][-1])
 
     httpd_v, ossl, cpu = versions()
@@ -484,14 +567,17 @@ def main():
     for label, value, ratio in rows:
         lines.append("| %s | %s | %s |" % (label, value, ratio))
     lines.append("")
-    lines.append("| throughput (median of %d) | baseline req/s | "
-                 "mod_hsts req/s | ratio | children RSS kB before -> after "
+    lines.append("| throughput, %d interleaved runs | baseline req/s, "
+                 "median (min-max) | mod_hsts req/s, median (min-max) | "
+                 "ratio of medians | children RSS kB before -> after "
                  "(baseline; mod_hsts) |" % ROUNDS)
     lines.append("|---|---|---|---|---|")
     for proto, (b, m, rb, rm) in tput.items():
-        lines.append("| %s, 50 connections | %.0f | %.0f | %.3f | "
-                     "%d -> %d; %d -> %d |"
-                     % ((proto, b, m, m / b) + rb + rm))
+        mb, mm = statistics.median(b), statistics.median(m)
+        lines.append("| %s, 50 connections | %.0f (%.0f-%.0f) | "
+                     "%.0f (%.0f-%.0f) | %.3f | %d -> %d; %d -> %d |"
+                     % ((proto, mb, min(b), max(b), mm, min(m), max(m),
+                         mm / mb) + rb + rm))
     lines.append("")
     lines.append("Allocations by mod_hsts' functions per request "
                  "(apr_palloc/apr_pcalloc calls, from the call graph): "
@@ -499,6 +585,8 @@ def main():
                  "bytes on this build) when the filter is added."
                  % (cg["hsts"]["allocs"], FILTER_SIZE))
     lines.append("")
+    results = "\n".join(lines).strip() + "\n"
+    lines = []
     lines.append("Where `HSTSPolicy`'s instructions go: functions whose "
                  "own (exclusive) cost per request differs by 8 or more "
                  "between the two configurations, and mod_hsts' functions "
@@ -526,13 +614,18 @@ def main():
                                    and abs(delta) >= 1):
                 lines.append("        %+7.0f  %s" % (delta, name))
         lines.append("")
-    text = "\n".join(lines) + "\n"
+    breakdown = "\n".join(lines).rstrip() + "\n"
+    text = results + "\n" + breakdown
     print()
     print(text)
     out = os.environ.get("BENCH_OUT")
     if out:
         with open(out, "w") as f:
             f.write(text)
+    readme = os.environ.get("BENCH_README",
+                            os.path.join(HERE, "..", "README.md"))
+    if readme:
+        update_readme(readme, {"results": results, "breakdown": breakdown})
     backend.cleanup()
     print("callgrind dumps kept in %s/mod_hsts-bench-*.callgrind (inspect "
           "with callgrind_annotate)" % tempfile.gettempdir())
