@@ -55,7 +55,8 @@
  * per-directory configuration, and puts the header in headers_out (an
  * entry in err_headers_out would cost every response a table overlay).
  * The HSTSRedirect hook is registered only when the configuration lets
- * HSTSRedirect apply somewhere, so that it costs nothing elsewhere.
+ * HSTSRedirect apply somewhere, and the filter is added only when it lets
+ * an HSTSPolicy apply, so that neither costs anything elsewhere.
  *
  * Files: this one is the request path and the directives; the checks and
  * reports made when the configuration is read are in src/hsts_report.c;
@@ -97,9 +98,10 @@ static const char hsts_note_redirect[] = "redirect";
 static char hsts_conn_tls;
 static char hsts_conn_plain;
 
-/* Whether hsts_redirect_hook was registered (hsts_check_config_redirect):
- * if not, no request can carry its note. */
-static int hsts_redirect_registered;
+/* What the configuration lets apply anywhere (HSTS_REACH_*), worked out
+ * in hsts_check_config_reach: without a policy no request needs the
+ * filter, and without the redirect hook no request carries its note. */
+static int hsts_reach;
 
 static void *hsts_create_dir_conf(apr_pool_t *p, char *dir);
 static void *hsts_merge_dir_conf(apr_pool_t *p, void *basev, void *addv);
@@ -570,7 +572,7 @@ static void hsts_decide(request_rec *r, const request_rec *prev)
                       rule->clamped, value);
     }
     /* A request's first decision makes a new note: addn, no scan. */
-    if (value || !hsts_redirect_registered
+    if (value || !(hsts_reach & HSTS_REACH_REDIRECT)
         || apr_table_get(r->notes, HSTS_NOTE) != hsts_note_redirect) {
         if (prev == r) {
             apr_table_setn(r->notes, HSTS_NOTE, what);
@@ -679,7 +681,7 @@ static int hsts_create_request(request_rec *r)
 {
     /* Subrequests share the main request's protocol filters, and an
      * internal redirect carries them over (with f->r updated). */
-    if (!r->main && !r->prev) {
+    if ((hsts_reach & HSTS_REACH_POLICY) && !r->main && !r->prev) {
         ap_add_output_filter_handle(hsts_filter_handle, NULL, r,
                                     r->connection);
     }
@@ -691,12 +693,14 @@ static int hsts_create_request(request_rec *r)
  * That is known only now, after httpd sorted its hooks: appended to a
  * sorted list, it runs after the other post_perdir_config hooks, which is
  * still before authentication.  httpd drops all hooks before it reads the
- * configuration again on a restart, so this happens once per reading. */
-static int hsts_check_config_redirect(apr_pool_t *pconf, apr_pool_t *plog,
-                                      apr_pool_t *ptemp, server_rec *s)
+ * configuration again on a restart, so this happens once per reading.
+ * (The create_request hook cannot be registered this late: it must run
+ * before http_core's, so it stays and checks hsts_reach instead.) */
+static int hsts_check_config_reach(apr_pool_t *pconf, apr_pool_t *plog,
+                                   apr_pool_t *ptemp, server_rec *s)
 {
-    hsts_redirect_registered = hsts_redirect_reachable(ptemp, s);
-    if (hsts_redirect_registered) {
+    hsts_reach = hsts_reachable(ptemp, s);
+    if (hsts_reach & HSTS_REACH_REDIRECT) {
         ap_hook_post_perdir_config(hsts_redirect_hook, NULL, NULL,
                                    APR_HOOK_MIDDLE);
     }
@@ -718,7 +722,7 @@ static void hsts_register_hooks(apr_pool_t *p)
     ap_hook_create_request(hsts_create_request, NULL, NULL, APR_HOOK_LAST);
     ap_hook_insert_error_filter(hsts_insert_error_filter, NULL, NULL,
                                 APR_HOOK_MIDDLE);
-    ap_hook_check_config(hsts_check_config_redirect, NULL, NULL,
+    ap_hook_check_config(hsts_check_config_reach, NULL, NULL,
                          APR_HOOK_MIDDLE);
     ap_hook_post_config(hsts_post_config, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_test_config(hsts_test_config, NULL, NULL, APR_HOOK_MIDDLE);

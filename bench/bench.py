@@ -107,6 +107,7 @@ def conf_for(h, key, modules):
                       % (POLICY, BACKEND[0]),
         "file_base": "",
         "file_hsts": 'HSTSPolicy "%s"' % POLICY,
+        "loaded_hsts": "",
     }
     mods = list(modules)
     if key.startswith("proxy"):
@@ -478,7 +479,7 @@ def main():
     keys = ["base", "floor", "floor_out", "floor_filter", "seeds", "expr",
             "hsts", "base_ht", "hsts_ht",
             "rollout", "plain_base", "plain_hsts", "proxy_base",
-            "proxy_hsts", "file_base", "file_hsts"]
+            "proxy_hsts", "file_base", "file_hsts", "loaded_hsts"]
     cg = {}
     for key in keys:
         print("callgrind: %-10s ..." % key, end=" ", flush=True)
@@ -532,6 +533,8 @@ def main():
         ("(i) `HSTSPolicy` on a 4 MB static file",
          "%+.0f" % added("file_hsts", "file_base"),
          "%.0f filter call(s)" % cg["file_hsts"]["filter_calls"]),
+        ("(j) mod_hsts loaded, no `HSTSPolicy` anywhere (no filter added)",
+         "%+.0f" % added("loaded_hsts"), ""),
     ]
 
     tput = {}

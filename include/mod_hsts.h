@@ -106,7 +106,9 @@ typedef struct {
 /* src/hsts_report.c: hooks that run when the configuration is read. */
 int hsts_check_config(apr_pool_t *pconf, apr_pool_t *plog,
                       apr_pool_t *ptemp, server_rec *s);
-int hsts_redirect_reachable(apr_pool_t *p, server_rec *main);
+#define HSTS_REACH_POLICY   1
+#define HSTS_REACH_REDIRECT 2
+int hsts_reachable(apr_pool_t *p, server_rec *main);
 int hsts_post_config(apr_pool_t *pconf, apr_pool_t *plog,
                      apr_pool_t *ptemp, server_rec *s);
 void hsts_test_config(apr_pool_t *p, server_rec *main);

@@ -589,40 +589,47 @@ static int hsts_names_never_exempt(const apr_array_header_t *names)
     return 1;
 }
 
-/* Whether HSTSRedirect can ever apply: said somewhere in the
+static int hsts_dir_conf_reach(const hsts_dir_conf *dc)
+{
+    return !dc ? 0 : (dc->rule ? HSTS_REACH_POLICY : 0)
+                     | (dc->redirect ? HSTS_REACH_REDIRECT : 0);
+}
+
+/* What can ever apply: HSTSPolicy and HSTSRedirect said somewhere in the
  * configuration, or allowed in .htaccess files by some <Directory>
- * (AllowOverride FileInfo or All, or AllowOverrideList naming it). */
-int hsts_redirect_reachable(apr_pool_t *p, server_rec *main)
+ * (AllowOverride FileInfo or All, or AllowOverrideList naming them). */
+int hsts_reachable(apr_pool_t *p, server_rec *main)
 {
     const apr_array_header_t *sections = hsts_collect_sections(p, main);
     server_rec *s;
-    int i;
+    int i, reach = 0;
 
     for (i = 0; i < sections->nelts; i++) {
-        if (APR_ARRAY_IDX(sections, i, hsts_section).dc->redirect) {
-            return 1;
-        }
+        reach |= hsts_dir_conf_reach(
+            APR_ARRAY_IDX(sections, i, hsts_section).dc);
     }
     for (s = main; s; s = s->next) {
         core_server_config *core = ap_get_core_module_config(
             s->module_config);
-        const hsts_dir_conf *dc = ap_get_module_config(s->lookup_defaults,
-                                                       &hsts_module);
         ap_conf_vector_t **dirs = (ap_conf_vector_t **)core->sec_dir->elts;
 
-        if (dc && dc->redirect) {
-            return 1;
-        }
+        reach |= hsts_dir_conf_reach(ap_get_module_config(s->lookup_defaults,
+                                                          &hsts_module));
         for (i = 0; i < core->sec_dir->nelts; i++) {
             const core_dir_config *cd = ap_get_core_module_config(dirs[i]);
 
-            if ((cd->override & OR_FILEINFO) || (cd->override_list
-                && apr_table_get(cd->override_list, "HSTSRedirect"))) {
-                return 1;
+            if (cd->override & OR_FILEINFO) {
+                return HSTS_REACH_POLICY | HSTS_REACH_REDIRECT;
+            }
+            if (cd->override_list) {
+                reach |= (apr_table_get(cd->override_list, "HSTSPolicy")
+                          ? HSTS_REACH_POLICY : 0)
+                         | (apr_table_get(cd->override_list, "HSTSRedirect")
+                            ? HSTS_REACH_REDIRECT : 0);
             }
         }
     }
-    return 0;
+    return reach;
 }
 
 /* Work out each server's name_exempt, and say where each vhost's roll-out

@@ -134,3 +134,35 @@ def test_decision_logged_with_source(httpd):
     line = [l for l in log.splitlines() if "[hsts:debug]" in l
             and "/ht/sub/" in l][-1]
     assert "sent" in line and "max-age=500; includeSubDomains" in line
+
+
+# With no HSTSPolicy anywhere mod_hsts adds no filter at all; it must still
+# see a policy that only a tenant's .htaccess says, under each override
+# that lets it.
+@pytest.mark.parametrize("override", [
+    "AllowOverride FileInfo",
+    "AllowOverrideList HSTSPolicy",
+    None,
+])
+def test_policy_only_in_htaccess(server_factory, override):
+    h = server_factory("merge-htaccess-only")
+    h.write("tenant/.htaccess", 'HSTSPolicy "max-age=77"\n')
+    h.write("tenant/page.html", "tenant\n")
+    h.write("other.html", "other\n")
+    body = ('    <Directory "%s/tenant">\n        %s\n    </Directory>\n'
+            % (h.docroot, override) if override else "")
+    h.configure(h.base_conf() + h.tls_vhost(body))
+    if not override:
+        # httpd's default refuses the line: a 500, and no policy anywhere
+        h.allowed.append(r"\[core:alert\].*HSTSPolicy not allowed here")
+    h.start()
+    try:
+        res = h.curl("/tenant/page.html")
+        if override:
+            assert res.status == 200 and res.sts == ["max-age=77"], res
+        else:
+            assert res.status == 500 and res.sts == [], res
+        res = h.curl("/other.html")
+        assert res.status == 200 and res.sts == [], res
+    finally:
+        h.stop()
