@@ -106,11 +106,14 @@ typedef struct {
 /* src/hsts_report.c: hooks that run when the configuration is read. */
 int hsts_check_config(apr_pool_t *pconf, apr_pool_t *plog,
                       apr_pool_t *ptemp, server_rec *s);
-#define HSTS_REACH_POLICY   1
-#define HSTS_REACH_REDIRECT 2
-int hsts_reachable(apr_pool_t *p, server_rec *main);
 int hsts_post_config(apr_pool_t *pconf, apr_pool_t *plog,
                      apr_pool_t *ptemp, server_rec *s);
 void hsts_test_config(apr_pool_t *p, server_rec *main);
+
+/* What the processed configuration lets apply anywhere (a mask of
+ * HSTS_REACH_*): said in a scope, or allowed in .htaccess files. */
+#define HSTS_REACH_POLICY   1
+#define HSTS_REACH_REDIRECT 2
+int hsts_reachable(apr_pool_t *p, server_rec *main);
 
 #endif /* MOD_HSTS_H */
