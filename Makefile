@@ -95,16 +95,9 @@ demo: deps-demo
 	$(MAKE) all
 	$(PYTHON) scripts/demo.py
 
-bench/.libs/mod_hsts_floor.so: bench/mod_hsts_floor.c
-	cd bench && $(APXS) -c $(APXS_WARN) mod_hsts_floor.c
-
-bench/.libs/mod_hsts_floor_out.so: bench/mod_hsts_floor.c \
-                                   bench/mod_hsts_floor_out.c
-	cd bench && $(APXS) -c $(APXS_WARN) mod_hsts_floor_out.c
-
-bench/.libs/mod_hsts_floor_filter.so: bench/mod_hsts_floor.c \
-                                      bench/mod_hsts_floor_filter.c
-	cd bench && $(APXS) -c $(APXS_WARN) mod_hsts_floor_filter.c
+# The yardstick modules: mod_hsts_floor.c, and the variants that include it.
+bench/.libs/%.so: bench/%.c bench/mod_hsts_floor.c
+	cd bench && $(APXS) -c $(APXS_WARN) $*.c
 
 # memcheck on a single-process httpd (-X) over the response matrix and the
 # merge, upstream and shared-hosting scenarios; errors whose stack passes

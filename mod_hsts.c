@@ -699,12 +699,15 @@ static int hsts_create_request(request_rec *r)
 static int hsts_check_config_reach(apr_pool_t *pconf, apr_pool_t *plog,
                                    apr_pool_t *ptemp, server_rec *s)
 {
-    hsts_reach = hsts_reachable(ptemp, s);
+    int rv = hsts_check_config(ptemp, s, &hsts_reach);
+
+    (void)pconf;
+    (void)plog;
     if (hsts_reach & HSTS_REACH_REDIRECT) {
         ap_hook_post_perdir_config(hsts_redirect_hook, NULL, NULL,
                                    APR_HOOK_MIDDLE);
     }
-    return hsts_check_config(pconf, plog, ptemp, s);
+    return rv;
 }
 
 #ifndef HSTS_HAVE_AP_SSL

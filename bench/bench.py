@@ -62,11 +62,11 @@ SAMPLES = 16        # layouts whose dumps the per-function breakdown uses
 WARMUP = 20
 SECONDS = int(os.environ.get("BENCH_SECONDS", "10"))
 ROUNDS = int(os.environ.get("BENCH_ROUNDS", "5"))
-FLOOR = os.path.join(HERE, ".libs", "mod_hsts_floor.so")
-FLOOR_OUT = os.path.join(HERE, ".libs", "mod_hsts_floor_out.so")
-FLOOR_FILTER = os.path.join(HERE, ".libs", "mod_hsts_floor_filter.so")
-FLOORS = {"floor": FLOOR, "floor_out": FLOOR_OUT,
-          "floor_filter": FLOOR_FILTER}
+# configuration key -> yardstick module (bench/<name>.c)
+FLOORS = {key: os.path.join(HERE, ".libs", name + ".so")
+          for key, name in (("floor", "mod_hsts_floor"),
+                            ("floor_out", "mod_hsts_floor_out"),
+                            ("floor_filter", "mod_hsts_floor_filter"))}
 POLICY = "max-age=31536000; includeSubDomains"
 
 PREFORK = ["mpm_prefork", "authz_core", "authz_host", "mime", "dir", "ssl",
@@ -75,9 +75,9 @@ EVENT = ["mpm_event"] + PREFORK[1:] + ["http2"]
 
 TODAY = datetime.datetime.now(datetime.timezone.utc).date()
 FILTER_SIZE = 40    # sizeof(ap_filter_t) on LP64: 5 pointers
-BIG = 2 * 1024 * 1024   # the proxied response: one brigade per ~8 KB read
+BIG = 2 * 1024 * 1024   # the proxied response, in flushed 8 KB pieces
 FILE = 4 * 1024 * 1024  # the static file
-PROXY_LAYOUTS = 8       # 2 MB each: a few layouts are enough there
+BIG_LAYOUTS = 8         # (h) and (i), megabytes each: a few layouts do
 BACKEND = [0]           # port of the backend httpd streaming /stream
 
 
@@ -213,7 +213,7 @@ def dump_total(path):
 
 def callgrind(pki, key):
     """Instructions (and allocations) per request for one configuration."""
-    layouts = (PROXY_LAYOUTS if key.startswith(("proxy", "file"))
+    layouts = (BIG_LAYOUTS if key.startswith(("proxy", "file"))
                else LAYOUTS)
     pads = [pad for pad in pad_lengths(layouts) for _ in range(REPEAT)]
     n = len(pads)

@@ -103,17 +103,15 @@ typedef struct {
     int names_never_exempt;
 } hsts_srv_conf;
 
-/* src/hsts_report.c: hooks that run when the configuration is read. */
-int hsts_check_config(apr_pool_t *pconf, apr_pool_t *plog,
-                      apr_pool_t *ptemp, server_rec *s);
+/* src/hsts_report.c: what runs when the configuration is read.
+ * hsts_check_config makes the startup checks (a non-OK result refuses to
+ * start) and says, in *reach, what the configuration lets apply anywhere:
+ * said in some scope, or allowed in .htaccess files. */
+#define HSTS_REACH_POLICY   1
+#define HSTS_REACH_REDIRECT 2
+int hsts_check_config(apr_pool_t *ptemp, server_rec *s, int *reach);
 int hsts_post_config(apr_pool_t *pconf, apr_pool_t *plog,
                      apr_pool_t *ptemp, server_rec *s);
 void hsts_test_config(apr_pool_t *p, server_rec *main);
-
-/* What the processed configuration lets apply anywhere (a mask of
- * HSTS_REACH_*): said in a scope, or allowed in .htaccess files. */
-#define HSTS_REACH_POLICY   1
-#define HSTS_REACH_REDIRECT 2
-int hsts_reachable(apr_pool_t *p, server_rec *main);
 
 #endif /* MOD_HSTS_H */
