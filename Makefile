@@ -23,9 +23,11 @@ WARN = -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wmissing-prototypes \
 APXS_WARN = $(addprefix -Wc$(,),$(WARN))
 , := ,
 
-SRC = mod_hsts.c src/hsts_report.c src/hsts_policy.c src/hsts_rollout.c
-HDR = include/mod_hsts.h include/hsts_policy.h include/hsts_rollout.h
-PURE = src/hsts_policy.c src/hsts_rollout.c
+SRC = mod_hsts.c src/hsts_report.c src/hsts_policy.c src/hsts_rollout.c \
+      src/hsts_url.c
+HDR = include/mod_hsts.h include/hsts_policy.h include/hsts_rollout.h \
+      include/hsts_url.h
+PURE = src/hsts_policy.c src/hsts_rollout.c src/hsts_url.c
 
 MODS_AVAILABLE = /etc/apache2/mods-available
 

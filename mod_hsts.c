@@ -18,9 +18,10 @@
  *
  * Directives:
  *   HSTSPolicy "max-age=N[; includeSubDomains][; preload]" | off
- *       server, vhost, <Directory>/<Location>/<Files>/<If>, .htaccess
- *       (AllowOverride FileInfo).  Parsed, validated and formatted into
- *       the canonical header when the configuration is read.
+ *       server, vhost, <Directory>/<Location>/<Files>/<If>/<Proxy>,
+ *       .htaccess (AllowOverride FileInfo).  Parsed, validated and
+ *       formatted into the canonical header when the configuration is
+ *       read.
  *   HSTSUpstreamHeader replace|keep
  *       server, vhost, directory.  Whether a header set by a backend,
  *       a CGI or a leftover mod_headers line is replaced by ours (the
@@ -35,8 +36,9 @@
  *       server config.  Preload-list rules checked at startup.
  *   HSTSOverrideLimits [max-age=MIN..MAX] [includeSubDomains=allow|deny]
  *                      [preload=allow|deny] [off=allow|deny]
- *       server, vhost.  Bounds for HSTSPolicy in .htaccess files: a
- *       tenant's policy outside them is clamped, never refused.
+ *       server, vhost.  Bounds for what goes out where tenants' .htaccess
+ *       files take part: a policy outside them is clamped, never refused.
+ * None of them may stand in <Limit>: nothing here is per method.
  *
  * `apachectl -t -D DUMP_HSTS` prints the effective configuration as JSON
  * lines for control panels.
@@ -44,24 +46,25 @@
  * Merge order: httpd's own per-directory order (server, vhost,
  * <Directory>, .htaccess, <Files>, <Location>, <If>); the nearest scope
  * that says HSTSPolicy (or HSTSRedirect) wins, and scopes that say nothing
- * inherit.  HSTSRollout is per virtual host, inherited from the server.
+ * inherit.  HSTSRollout and HSTSOverrideLimits are per virtual host,
+ * inherited from the server.
  *
  * How: a protocol-level output filter added from the create_request hook
  * sits in front of the HTTP/1 header filter and HTTP/2's response filter,
  * so it sees every response httpd sends for the request, including early
  * 400s, TRACE, "OPTIONS *", error documents and cache hits, which the
  * insert_filter hooks that mod_headers uses never see.  It decides once
- * per request, on the first brigade, from the request's final
- * per-directory configuration, and puts the header in headers_out (an
- * entry in err_headers_out would cost every response a table overlay).
- * The HSTSRedirect hook is registered only when the configuration lets
- * HSTSRedirect apply somewhere, and the filter is added only when it lets
- * an HSTSPolicy apply, so that neither costs anything elsewhere.
+ * per response, from the request's final per-directory configuration,
+ * and puts the header in headers_out (an entry in err_headers_out would
+ * cost every response a table overlay).  A response httpd sends before
+ * it chose the virtual host from the Host header (an error while reading
+ * the request) takes the policy of the virtual host the client named in
+ * the TLS handshake (SNI): that is the host a browser files it under.
  *
  * Files: this one is the request path and the directives; the checks and
  * reports made when the configuration is read are in src/hsts_report.c;
- * the logic that knows nothing of httpd is in src/hsts_policy.c and
- * src/hsts_rollout.c.
+ * the logic that knows nothing of httpd is in src/hsts_policy.c,
+ * src/hsts_rollout.c and src/hsts_url.c.
  */
 
 #include "httpd.h"
@@ -75,6 +78,9 @@
 #include "ap_mmn.h"
 #include "apr_lib.h"
 #include "apr_strings.h"
+#if APR_HAS_THREADS
+#include "apr_thread_mutex.h"
+#endif
 
 #if AP_MODULE_MAGIC_AT_LEAST(20120211, 105)
 #include "http_ssl.h"
@@ -82,26 +88,39 @@
 #else
 #include "apr_optional.h"
 APR_DECLARE_OPTIONAL_FN(int, ssl_is_https, (conn_rec *));
+APR_DECLARE_OPTIONAL_FN(char *, ssl_var_lookup,
+                        (apr_pool_t *, server_rec *, conn_rec *,
+                         request_rec *, char *));
+#endif
+
+/* httpd 2.5 sends interim responses (1xx) through the request's protocol
+ * filters as response buckets, so a module can see their headers. */
+#if AP_MODULE_MAGIC_AT_LEAST(20211221, 6)
+#define HSTS_HAVE_RESPONSE_BUCKETS 1
 #endif
 
 #include "mod_hsts.h"
+#include "hsts_url.h"
 
 #define HSTS_HEADER "Strict-Transport-Security"
 #define HSTS_NOTE   "hsts"
 
-/* The request notes.  The redirect's is compared by address: it outranks
- * the filter's later "plain-http". */
-static const char hsts_note_redirect[] = "redirect";
+/* What a request carries from one hook to the next (its request_config;
+ * an internal redirect shares the original's). */
+typedef struct {
+    const request_rec *decided; /* the response the header was set for */
+    const request_rec *noted;   /* whose notes hold our note */
+    int read;                   /* httpd read the request and chose its
+                                 * vhost: it reached post_read_request */
+    int vouched;                /* HTTPS=on when it was read */
+} hsts_req;
 
-/* Their addresses mark, in a connection's conn_config, what it is known
- * to be: checked once per keep-alive connection, not per request. */
-static char hsts_conn_tls;
-static char hsts_conn_plain;
-
-/* What the configuration lets apply anywhere (HSTS_REACH_*), worked out
- * in hsts_check_config_reach: without a policy no request needs the
- * filter, and without the redirect hook no request carries its note. */
-static int hsts_reach;
+/* What a TLS connection told us of the host it is for, worked out the
+ * first time a response needs it. */
+typedef struct {
+    const char *sni;            /* NULL: the client named no host */
+    server_rec *server;         /* the vhost that name selects */
+} hsts_conn;
 
 static void *hsts_create_dir_conf(apr_pool_t *p, char *dir);
 static void *hsts_merge_dir_conf(apr_pool_t *p, void *basev, void *addv);
@@ -127,6 +146,7 @@ static ap_filter_rec_t *hsts_filter_handle;
 
 #ifndef HSTS_HAVE_AP_SSL
 static APR_OPTIONAL_FN_TYPE(ssl_is_https) *hsts_ssl_is_https;
+static APR_OPTIONAL_FN_TYPE(ssl_var_lookup) *hsts_ssl_var_lookup;
 #endif
 
 static void *hsts_create_dir_conf(apr_pool_t *p, char *dir)
@@ -140,8 +160,9 @@ static void *hsts_create_dir_conf(apr_pool_t *p, char *dir)
     return conf;
 }
 
-/* The nearest rule wins, except an "off" that HSTSOverrideLimits denied:
- * the inherited policy goes on, carrying the note that it was clamped. */
+/* The nearest rule wins, except an "off" (or a max-age=0) that
+ * HSTSOverrideLimits denied: the inherited policy goes on, carrying the
+ * note that it was clamped. */
 static const hsts_rule *hsts_merge_rule(apr_pool_t *p, const hsts_rule *base,
                                         const hsts_rule *add)
 {
@@ -219,12 +240,12 @@ static void hsts_cmd_where(cmd_parms *cmd, hsts_where *where)
         return;
     }
     for (sec = d->parent; sec; sec = sec->parent) {
-        if (strcasecmp(sec->directive, "<IfModule")
-            && strcasecmp(sec->directive, "<IfDefine")
-            && strcasecmp(sec->directive, "<IfVersion")
-            && strcasecmp(sec->directive, "<IfFile")
-            && strcasecmp(sec->directive, "<IfDirective")
-            && strcasecmp(sec->directive, "<IfSection")) {
+        if (ap_cstr_casecmp(sec->directive, "<IfModule")
+            && ap_cstr_casecmp(sec->directive, "<IfDefine")
+            && ap_cstr_casecmp(sec->directive, "<IfVersion")
+            && ap_cstr_casecmp(sec->directive, "<IfFile")
+            && ap_cstr_casecmp(sec->directive, "<IfDirective")
+            && ap_cstr_casecmp(sec->directive, "<IfSection")) {
             where->source = apr_psprintf(cmd->pool, "%s %s at %s:%d",
                                          sec->directive, sec->args,
                                          d->filename, d->line_num);
@@ -235,7 +256,9 @@ static void hsts_cmd_where(cmd_parms *cmd, hsts_where *where)
 
 /* A tenant's .htaccess policy outside the vhost's HSTSOverrideLimits is
  * clamped, never refused: a refusal would take the directory down.  What
- * changed is logged with each response that carries it. */
+ * changed is logged when a response first carries it.  max-age=0 makes
+ * browsers forget the host, which is more than "off": off=deny refuses
+ * it too. */
 static void hsts_apply_limits(cmd_parms *cmd, hsts_rule *rule,
                               const char *asked, int off)
 {
@@ -247,14 +270,14 @@ static void hsts_apply_limits(cmd_parms *cmd, hsts_rule *rule,
     if (!lim) {
         return;
     }
-    if (off) {
+    if (off || (rule->policy.max_age == 0 && lim->limits.deny_off)) {
         if (lim->limits.deny_off) {
             rule->inherit = 1;
             rule->clamped = apr_psprintf(cmd->pool, "HSTSPolicy in %s "
-                                         "asked for \"off\", ignored: "
+                                         "asked for \"%s\", ignored: "
                                          "HSTSOverrideLimits %s (%s)",
-                                         rule->where.source, lim->text,
-                                         lim->where.source);
+                                         rule->where.source, asked,
+                                         lim->text, lim->where.source);
         }
         return;
     }
@@ -266,15 +289,28 @@ static void hsts_apply_limits(cmd_parms *cmd, hsts_rule *rule,
     }
 }
 
+/* Nothing here is per method: inside <Limit> a directive would apply to
+ * every method all the same, so it is refused, as httpd refuses its own
+ * such directives there. */
+static const char *hsts_cmd_context(cmd_parms *cmd, unsigned forbidden)
+{
+    return ap_check_cmd_context(cmd, NOT_IN_LIMIT | forbidden);
+}
+
 static const char *hsts_cmd_policy(cmd_parms *cmd, void *mconfig,
                                    const char *args)
 {
     hsts_dir_conf *conf = mconfig;
     hsts_rule *rule;
     const char *value = args;
+    const char *err_ctx = hsts_cmd_context(cmd, 0);
     char err[HSTS_ERR_MAX];
     char header[HSTS_HEADER_MAX];
     int off;
+
+    if (err_ctx) {
+        return err_ctx;
+    }
 
     /* Take the admin's usual quoted form ("max-age=...; preload") and the
      * bare form (max-age=...; preload) that is easy to write by mistake:
@@ -305,7 +341,7 @@ static const char *hsts_cmd_policy(cmd_parms *cmd, void *mconfig,
                             "\"max-age=31536000\", or off", cmd->cmd->name);
     }
 
-    off = !strcasecmp(value, "off");
+    off = !ap_cstr_casecmp(value, "off");
     rule = apr_pcalloc(cmd->pool, sizeof(*rule));
     hsts_cmd_where(cmd, &rule->where);
     if (!off && hsts_policy_parse(value, &rule->policy, err,
@@ -315,7 +351,7 @@ static const char *hsts_cmd_policy(cmd_parms *cmd, void *mconfig,
     if (hsts_cmd_in_htaccess(cmd)) {
         hsts_apply_limits(cmd, rule, value, off);
     }
-    if (!off) {
+    if (!off && !rule->inherit) {
         hsts_policy_format(&rule->policy, header, sizeof(header));
         rule->header = apr_pstrdup(cmd->pool, header);
     }
@@ -327,11 +363,15 @@ static const char *hsts_cmd_upstream(cmd_parms *cmd, void *mconfig,
                                      const char *arg)
 {
     hsts_dir_conf *conf = mconfig;
+    const char *err = hsts_cmd_context(cmd, 0);
 
-    if (!strcasecmp(arg, "replace")) {
+    if (err) {
+        return err;
+    }
+    if (!ap_cstr_casecmp(arg, "replace")) {
         conf->upstream = HSTS_UPSTREAM_REPLACE;
     }
-    else if (!strcasecmp(arg, "keep")) {
+    else if (!ap_cstr_casecmp(arg, "keep")) {
         conf->upstream = HSTS_UPSTREAM_KEEP;
     }
     else {
@@ -346,14 +386,16 @@ static const char *hsts_cmd_redirect(cmd_parms *cmd, void *mconfig,
 {
     hsts_dir_conf *conf = mconfig;
     hsts_redirect *rd = apr_pcalloc(cmd->pool, sizeof(*rd));
+    const char *err_ctx = hsts_cmd_context(cmd, 0);
     char err[HSTS_ERR_MAX];
 
+    if (err_ctx) {
+        return err_ctx;
+    }
     if (hsts_redirect_parse((const char *const *)argv, argc, &rd->args,
                             err, sizeof(err)) != 0) {
         return apr_psprintf(cmd->pool, "%s: %s", cmd->cmd->name, err);
     }
-    rd->port = !rd->args.port || rd->args.port == 443 ? ""
-               : apr_psprintf(cmd->pool, ":%d", rd->args.port);
     hsts_cmd_where(cmd, &rd->where);
     conf->redirect = rd;
     return NULL;
@@ -365,10 +407,14 @@ static const char *hsts_cmd_rollout(cmd_parms *cmd, void *mconfig,
     hsts_srv_conf *conf = ap_get_module_config(cmd->server->module_config,
                                                &hsts_module);
     hsts_rollout *ro = apr_pcalloc(cmd->pool, sizeof(*ro));
+    const char *err_ctx = hsts_cmd_context(cmd, 0);
     char err[HSTS_ERR_MAX];
     int k;
 
     (void)mconfig;
+    if (err_ctx) {
+        return err_ctx;
+    }
     if (hsts_rollout_parse((const char *const *)argv, argc, &ro->ro,
                            err, sizeof(err)) != 0) {
         return apr_psprintf(cmd->pool, "%s: %s", cmd->cmd->name, err);
@@ -388,9 +434,13 @@ static const char *hsts_cmd_limits(cmd_parms *cmd, void *mconfig,
     hsts_srv_conf *conf = ap_get_module_config(cmd->server->module_config,
                                                &hsts_module);
     hsts_limits *lim = apr_pcalloc(cmd->pool, sizeof(*lim));
+    const char *err_ctx = hsts_cmd_context(cmd, 0);
     char err[HSTS_ERR_MAX], text[HSTS_ERR_MAX];
 
     (void)mconfig;
+    if (err_ctx) {
+        return err_ctx;
+    }
     if (hsts_limits_parse((const char *const *)argv, argc, &lim->limits,
                           err, sizeof(err)) != 0) {
         return apr_psprintf(cmd->pool, "%s: %s", cmd->cmd->name, err);
@@ -407,19 +457,19 @@ static const char *hsts_cmd_preload_check(cmd_parms *cmd, void *mconfig,
 {
     hsts_srv_conf *conf = ap_get_module_config(cmd->server->module_config,
                                                &hsts_module);
-    const char *err = ap_check_cmd_context(cmd, GLOBAL_ONLY);
+    const char *err = hsts_cmd_context(cmd, GLOBAL_ONLY);
 
     (void)mconfig;
     if (err) {
         return err;
     }
-    if (!strcasecmp(arg, "off")) {
+    if (!ap_cstr_casecmp(arg, "off")) {
         conf->preload_check = HSTS_PRELOAD_OFF;
     }
-    else if (!strcasecmp(arg, "warn")) {
+    else if (!ap_cstr_casecmp(arg, "warn")) {
         conf->preload_check = HSTS_PRELOAD_WARN;
     }
-    else if (!strcasecmp(arg, "strict")) {
+    else if (!ap_cstr_casecmp(arg, "strict")) {
         conf->preload_check = HSTS_PRELOAD_STRICT;
     }
     else {
@@ -429,57 +479,97 @@ static const char *hsts_cmd_preload_check(cmd_parms *cmd, void *mconfig,
     return NULL;
 }
 
-/* A TLS connection stays TLS; a plain one may turn TLS with an RFC 2817
- * upgrade (SSLEngine optional), which a request asks for with an Upgrade
- * header: such a request looks again, and leaves the connection unknown
- * for the next one. */
-static int hsts_is_tls_slow(request_rec *r, const void *known)
-{
-    conn_rec *c = r->connection;
-    const char *upgrade = apr_table_get(r->headers_in, "Upgrade");
-    const char *https;
+/* -- the request path -------------------------------------------------- */
 
-    if (known != &hsts_conn_plain || upgrade) {
+static int hsts_conn_is_tls(conn_rec *c)
+{
 #ifdef HSTS_HAVE_AP_SSL
-        int tls = ap_ssl_conn_is_ssl(c);
+    return ap_ssl_conn_is_ssl(c);
 #else
-        int tls = hsts_ssl_is_https
-                  && hsts_ssl_is_https(c->master ? c->master : c);
+    return hsts_ssl_is_https && hsts_ssl_is_https(c->master ? c->master : c);
 #endif
-        ap_set_module_config(c->conn_config, &hsts_module,
-                             tls ? &hsts_conn_tls
-                             : upgrade ? NULL : &hsts_conn_plain);
-        if (tls) {
+}
+
+static int hsts_server_is_named(const server_rec *s, const char *name)
+{
+    int i;
+
+    if (s->server_hostname && !ap_cstr_casecmp(name, s->server_hostname)) {
+        return 1;
+    }
+    for (i = 0; s->names && i < s->names->nelts; i++) {
+        if (!ap_cstr_casecmp(name, APR_ARRAY_IDX(s->names, i, char *))) {
             return 1;
         }
     }
-    /* TLS ended in front of httpd: the admin vouches with HTTPS=on. */
-    https = apr_table_get(r->subprocess_env, "HTTPS");
-    return https && !strcasecmp(https, "on");
-}
-
-static APR_INLINE int hsts_is_tls(request_rec *r)
-{
-    const void *known = ap_get_module_config(r->connection->conn_config,
-                                             &hsts_module);
-
-    return known == &hsts_conn_tls || hsts_is_tls_slow(r, known);
-}
-
-/* The first Strict-Transport-Security value the client would see that we
- * did not set ourselves (err_headers_out goes out first).  Ours lives in
- * headers_out, which an internal redirect starts afresh; when httpd
- * rebuilds a response as an error (prev == r), only ours can be there. */
-static const char *hsts_foreign(const request_rec *r,
-                                const request_rec *prev)
-{
-    const char *v;
-
-    if (prev == r) {
-        return NULL;
+    for (i = 0; s->wild_names && i < s->wild_names->nelts; i++) {
+        if (!ap_strcasecmp_match(name, APR_ARRAY_IDX(s->wild_names, i,
+                                                     char *))) {
+            return 1;
+        }
     }
-    v = apr_table_get(r->err_headers_out, HSTS_HEADER);
-    return v ? v : apr_table_get(r->headers_out, HSTS_HEADER);
+    return 0;
+}
+
+static int hsts_sni_match(void *baton, conn_rec *c, server_rec *s)
+{
+    hsts_conn *hc = baton;
+
+    (void)c;
+    if (hsts_server_is_named(s, hc->sni)) {
+        hc->server = s;
+        return 1;
+    }
+    return 0;
+}
+
+/* The virtual host a TLS connection is for, as the client named it in
+ * the handshake (SNI), chosen among the address's name-based vhosts the
+ * way mod_ssl chooses the certificate: the default one when no name
+ * matches.  NULL when the client named no host. */
+static server_rec *hsts_sni_server(conn_rec *c, const char **sni)
+{
+    conn_rec *tc = c->master ? c->master : c;
+    hsts_conn *hc = ap_get_module_config(c->conn_config, &hsts_module);
+
+    if (!hc) {
+        hc = apr_pcalloc(c->pool, sizeof(*hc));
+#ifdef HSTS_HAVE_AP_SSL
+        hc->sni = ap_ssl_var_lookup(c->pool, tc->base_server, tc, NULL,
+                                    "SSL_TLS_SNI");
+#else
+        hc->sni = hsts_ssl_var_lookup
+                  ? hsts_ssl_var_lookup(c->pool, tc->base_server, tc, NULL,
+                                        (char *)"SSL_TLS_SNI")
+                  : NULL;
+#endif
+        if (hc->sni && *hc->sni) {
+            if (!ap_vhost_iterate_given_conn(tc, hsts_sni_match, hc)) {
+                hc->server = tc->base_server;
+            }
+        }
+        else {
+            hc->sni = NULL;
+        }
+        ap_set_module_config(c->conn_config, &hsts_module, hc);
+    }
+    *sni = hc->sni;
+    return hc->server;
+}
+
+static int hsts_exempt(const conn_rec *c, const server_rec *s,
+                       const hsts_srv_conf *sconf, const char *host)
+{
+    /* The vhost was chosen by one of its names (only the address's
+     * default vhost takes any name) and none of them can be exempt. */
+    if (sconf->names_never_exempt && s != c->base_server) {
+        return 0;
+    }
+    if (sconf->name_exempt != HSTS_UNSET && s->server_hostname
+        && !strcmp(host, s->server_hostname)) {
+        return sconf->name_exempt;
+    }
+    return hsts_host_is_exempt(host);
 }
 
 /* The header the roll-out allows now for `rule`: NULL before the start,
@@ -495,128 +585,324 @@ static const char *hsts_rollout_header(const hsts_rollout *ro,
     return k < 0 ? NULL : k == ro->ro.rungs ? rule->header : ro->headers[k];
 }
 
-static int hsts_exempt(const request_rec *r, const hsts_srv_conf *sconf)
+/* The directory of the deepest .htaccess file that took part in the
+ * request, or NULL. */
+static const char *hsts_htaccess_dir(const request_rec *r)
 {
-    /* httpd routed the request here by one of the vhost's names (only the
-     * address's default vhost takes any Host) and none can be exempt. */
-    if (sconf->names_never_exempt && r->server != r->connection->base_server) {
-        return 0;
+    const struct htaccess_result *ht;
+
+    for (ht = r->htaccess; ht; ht = ht->next) {
+        if (ht->htaccess) {
+            return ht->dir;
+        }
     }
-    if (sconf->name_exempt != HSTS_UNSET && r->server->server_hostname
-        && !strcmp(r->hostname, r->server->server_hostname)) {
-        return sconf->name_exempt;
-    }
-    return hsts_host_is_exempt(r->hostname);
+    return NULL;
 }
 
-static void hsts_decide(request_rec *r, const request_rec *prev)
+/* HSTSUpstreamHeader keep hands the header to whoever set it; but where
+ * a tenant's .htaccess took part, a tenant may have set it (Header,
+ * RewriteRule, its own application), so it stays within the vhost's
+ * HSTSOverrideLimits like a tenant's HSTSPolicy. */
+static const char *hsts_kept(request_rec *r, const hsts_rule *rule,
+                             const hsts_limits *lim, const char *foreign,
+                             const char **clamped)
 {
-    const hsts_dir_conf *conf = ap_get_module_config(r->per_dir_config,
-                                                     &hsts_module);
-    const hsts_rule *rule = conf ? conf->rule : NULL;
-    const hsts_srv_conf *sconf;
-    const char *value = NULL, *what, *foreign = NULL;
-    int keep, debug;
+    const char *dir = lim ? hsts_htaccess_dir(r) : NULL;
+    hsts_policy_t p;
+    char why[HSTS_ERR_MAX], header[HSTS_HEADER_MAX];
+    const char *change;
 
-    if (!rule) {
-        return;     /* no HSTSPolicy for this request: not ours to touch */
+    if (!dir) {
+        return foreign;
     }
-    /* Replacing needs no look at headers_out: setn replaces. */
-    keep = conf->upstream == HSTS_UPSTREAM_KEEP;
-    debug = APLOGrdebug(r);
-    if (keep || debug) {
-        foreign = hsts_foreign(r, prev);
+    if (hsts_policy_parse(foreign, &p, why, sizeof(why)) != 0) {
+        change = apr_psprintf(r->pool, "not a valid value (%s), replaced",
+                              why);
     }
-    sconf = ap_get_module_config(r->server->module_config, &hsts_module);
-    if (!hsts_is_tls(r)) {
-        what = "plain-http";    /* RFC 6797 7.2, whoever set it */
+    else if (p.max_age == 0 && lim->limits.deny_off) {
+        change = "a revocation, replaced";
     }
-    else if (foreign && keep) {
-        value = foreign;
-        what = "upstream";
-    }
-    else if (!rule->header) {
-        what = "off";
-    }
-    else if (r->hostname && hsts_exempt(r, sconf)) {
-        what = "ip-host";
-    }
-    else if (!sconf->rollout) {
-        value = rule->header;
-        what = "sent";
+    else if (hsts_limits_apply(&lim->limits, &p, why, sizeof(why))) {
+        hsts_policy_format(&p, header, sizeof(header));
+        *clamped = apr_psprintf(r->pool, "%s header \"%s\" kept by "
+                                "HSTSUpstreamHeader keep under .htaccess "
+                                "files in %s, %s: HSTSOverrideLimits %s "
+                                "(%s)", HSTS_HEADER, foreign, dir, why,
+                                lim->text, lim->where.source);
+        return apr_pstrdup(r->pool, header);
     }
     else {
-        value = hsts_rollout_header(sconf->rollout, rule, r->request_time);
-        what = !value ? "rollout-pending"
-               : value != rule->header ? "rollout" : "sent";
+        return foreign;
     }
+    *clamped = apr_psprintf(r->pool, "%s header \"%s\" kept by "
+                            "HSTSUpstreamHeader keep under .htaccess files "
+                            "in %s, %s: HSTSOverrideLimits %s (%s)",
+                            HSTS_HEADER, foreign, dir, change, lim->text,
+                            lim->where.source);
+    return rule->header;
+}
 
+/* Each distinct clamp is logged once per child process, so that a client
+ * repeating a request cannot fill the disk; a new configuration
+ * generation starts new children, which say it again.  The request note
+ * says "clamped" on every response. */
+#define HSTS_WARNED_MAX 256
+
+static apr_pool_t *hsts_warned_pool;
+static apr_hash_t *hsts_warned;
+static int hsts_warned_full;
+#if APR_HAS_THREADS
+static apr_thread_mutex_t *hsts_warned_lock;
+#endif
+
+static void hsts_child_init(apr_pool_t *p, server_rec *s)
+{
+    (void)s;
+    hsts_warned_pool = p;
+    hsts_warned = apr_hash_make(p);
+    hsts_warned_full = 0;
+#if APR_HAS_THREADS
+    if (apr_thread_mutex_create(&hsts_warned_lock, APR_THREAD_MUTEX_DEFAULT,
+                                p) != APR_SUCCESS) {
+        hsts_warned_lock = NULL;
+    }
+#endif
+}
+
+static void hsts_warn_clamped(request_rec *r, const char *clamped,
+                              const char *value)
+{
+    int say = 0, full = 0;
+
+#if APR_HAS_THREADS
+    if (hsts_warned_lock) {
+        apr_thread_mutex_lock(hsts_warned_lock);
+    }
+#endif
+    if (!hsts_warned) {
+        say = 1;
+    }
+    else if (!apr_hash_get(hsts_warned, clamped, APR_HASH_KEY_STRING)) {
+        if (apr_hash_count(hsts_warned) < HSTS_WARNED_MAX) {
+            apr_hash_set(hsts_warned, apr_pstrdup(hsts_warned_pool, clamped),
+                         APR_HASH_KEY_STRING, "");
+            say = 1;
+        }
+        else if (!hsts_warned_full) {
+            hsts_warned_full = full = 1;
+        }
+    }
+#if APR_HAS_THREADS
+    if (hsts_warned_lock) {
+        apr_thread_mutex_unlock(hsts_warned_lock);
+    }
+#endif
+    if (say) {
+        ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r, "%s; sending %s "
+                      "(said once per child process)", clamped,
+                      value ? value : "no header");
+    }
+    else if (full) {
+        ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r, "%d different "
+                      "HSTSOverrideLimits clamps logged by this child "
+                      "process; further ones are not (the access log's "
+                      "%%{hsts}n still says clamped)", HSTS_WARNED_MAX);
+    }
+}
+
+/* What goes out for one response. */
+typedef struct {
+    const hsts_rule *rule;      /* NULL: no HSTSPolicy, not ours to touch */
+    const char *value;          /* the header, or NULL for none */
+    const char *what;           /* the note */
+    const char *foreign;        /* a header we did not set, if looked at */
+    const char *clamped;        /* what HSTSOverrideLimits changed */
+    const char *host;
+} hsts_decision;
+
+/* The first Strict-Transport-Security value the client would see that we
+ * did not set ourselves (err_headers_out goes out first).  Ours is never
+ * there: it lives in headers_out, which an internal redirect starts
+ * afresh and which httpd clears when it turns a response into an error
+ * (our filter then decides again). */
+static const char *hsts_foreign(const apr_table_t *first,
+                                const apr_table_t *then)
+{
+    const char *v = first ? apr_table_get(first, HSTS_HEADER) : NULL;
+
+    return v ? v : then ? apr_table_get(then, HSTS_HEADER) : NULL;
+}
+
+static void hsts_choose(request_rec *r, const hsts_req *rq,
+                        const apr_table_t *first, const apr_table_t *then,
+                        hsts_decision *d)
+{
+    conn_rec *c = r->connection;
+    const hsts_dir_conf *conf = ap_get_module_config(r->per_dir_config,
+                                                     &hsts_module);
+    server_rec *s = r->server;
+    const hsts_srv_conf *sconf;
+    int tls = hsts_conn_is_tls(c), keep;
+
+    d->value = d->foreign = d->clamped = NULL;
+    d->host = r->hostname;
+    /* httpd did not choose the vhost from a Host: r->server is just the
+     * address's default.  The client named its host in the handshake. */
+    if (tls && (!rq->read || !d->host)) {
+        s = hsts_sni_server(c, &d->host);
+        if (s) {
+            conf = ap_get_module_config(s->lookup_defaults, &hsts_module);
+        }
+    }
+    d->rule = conf ? conf->rule : NULL;
+    if (!d->rule) {
+        return;     /* no HSTSPolicy for this response: not ours */
+    }
+    keep = conf->upstream == HSTS_UPSTREAM_KEEP;
+    if (keep || APLOGrdebug(r)) {
+        d->foreign = hsts_foreign(first, then);
+    }
+    if (!tls && !rq->vouched) {
+        d->what = "plain-http";     /* RFC 6797 7.2, whoever set it */
+        return;
+    }
+    if (!s) {
+        d->what = "unknown-host";   /* never another vhost's policy */
+        return;
+    }
+    sconf = ap_get_module_config(s->module_config, &hsts_module);
+    if (d->foreign && keep) {
+        d->value = hsts_kept(r, d->rule, sconf->limits, d->foreign,
+                             &d->clamped);
+        d->what = d->clamped ? "clamped" : "upstream";
+        return;
+    }
+    if (!d->rule->header) {
+        d->what = "off";
+        return;
+    }
+    if (d->host && hsts_exempt(c, s, sconf, d->host)) {
+        d->what = "ip-host";
+        return;
+    }
+    if (!sconf->rollout) {
+        d->value = d->rule->header;
+        d->what = "sent";
+    }
+    else {
+        d->value = hsts_rollout_header(sconf->rollout, d->rule,
+                                       r->request_time);
+        d->what = !d->value ? "rollout-pending"
+                  : d->value != d->rule->header ? "rollout" : "sent";
+    }
+    if (d->value && d->rule->clamped) {
+        d->clamped = d->rule->clamped;
+        d->what = "clamped";
+    }
+}
+
+static void hsts_decide(request_rec *r, hsts_req *rq)
+{
+    hsts_decision d;
+    const char *note;
+
+    hsts_choose(r, rq, r->err_headers_out, r->headers_out, &d);
+    if (!d.rule) {
+        return;
+    }
     /* Ours goes in headers_out, not err_headers_out: any entry in
      * err_headers_out costs the response a table overlay in httpd's
-     * header filter (~290 instructions, README "Performance").  Nothing
-     * can drop headers_out behind us: we run after the handler, and a
-     * response httpd turns into an error comes back through here. */
-    if (apr_table_elts(r->err_headers_out)->nelts
-        && apr_table_get(r->err_headers_out, HSTS_HEADER)) {
+     * header filter (bench/RESULTS.md).  Nothing can drop headers_out
+     * behind us: we run after the handler, and a response httpd turns
+     * into an error comes back through here. */
+    if (!apr_is_empty_table(r->err_headers_out)) {
         apr_table_unset(r->err_headers_out, HSTS_HEADER);
     }
-    if (value) {
-        apr_table_setn(r->headers_out, HSTS_HEADER, value);
+    if (d.value) {
+        apr_table_setn(r->headers_out, HSTS_HEADER, d.value);
     }
     else {
         apr_table_unset(r->headers_out, HSTS_HEADER);
     }
-    if (rule->clamped && value && value != foreign) {
-        what = "clamped";
-        ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r, "%s; sending %s",
-                      rule->clamped, value);
+    if (d.clamped) {
+        hsts_warn_clamped(r, d.clamped, d.value);
     }
-    /* A request's first decision makes a new note: addn, no scan. */
-    if (value || !(hsts_reach & HSTS_REACH_REDIRECT)
-        || apr_table_get(r->notes, HSTS_NOTE) != hsts_note_redirect) {
-        if (prev == r) {
-            apr_table_setn(r->notes, HSTS_NOTE, what);
+    /* A redirect's note outranks the "plain-http" that follows it; a
+     * request's first note is new: addn, no scan. */
+    note = d.value ? NULL : apr_table_get(r->notes, HSTS_NOTE);
+    if (!note || strcmp(note, "redirect")) {
+        if (rq->noted == r) {
+            apr_table_setn(r->notes, HSTS_NOTE, d.what);
         }
         else {
-            apr_table_addn(r->notes, HSTS_NOTE, what);
+            apr_table_addn(r->notes, HSTS_NOTE, d.what);
+            rq->noted = r;
         }
     }
-
-    if (debug) {
+    if (APLOGrdebug(r)) {
         ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r,
                       "%s for %s (status %d, host %s): %s; policy from %s%s",
-                      what, r->uri ? r->uri : "-", r->status,
-                      r->hostname ? r->hostname : "-",
-                      value ? value : "no header", rule->where.source,
-                      foreign && value != foreign ? ", replaced upstream "
-                      "header" : "");
+                      d.what, r->uri ? r->uri : "-", r->status,
+                      d.host ? d.host : "-", d.value ? d.value : "no header",
+                      d.rule->where.source,
+                      d.foreign && d.value != d.foreign
+                      ? ", replaced upstream header" : "");
     }
 }
 
-/* f->ctx is the request the header was decided for, so the filter decides
- * once per request and is a pointer compare for every further brigade of a
- * large response.  httpd replaces the request for an internal redirect
- * (ErrorDocument: f->r changes) and rebuilds the headers when it turns a
- * response into an error (413, 416: hsts_insert_error_filter resets f->ctx
- * to hsts_redecide). */
-static char hsts_redecide;
-
-/* Out of line, so that the filter, called for every brigade of a large
- * response, stays a compare and a tail call with no registers to save. */
-#if defined(__GNUC__)
-__attribute__((noinline))
-#endif
-static apr_status_t hsts_first_brigade(ap_filter_t *f, apr_bucket_brigade *bb)
+#ifdef HSTS_HAVE_RESPONSE_BUCKETS
+/* An interim response (1xx) that passes before the final one: the same
+ * header as a final response would get, in the response's own headers.
+ * Returns non-zero when the brigade held one: the final response is
+ * still to come, and is decided when it does. */
+static int hsts_interim(request_rec *r, const hsts_req *rq,
+                        apr_bucket_brigade *bb)
 {
-    hsts_decide(f->r, f->ctx == &hsts_redecide ? f->r : f->ctx);
-    f->ctx = f->r;
-    return ap_pass_brigade(f->next, bb);
-}
+    apr_bucket *b;
+    int seen = 0;
 
+    for (b = APR_BRIGADE_FIRST(bb); b != APR_BRIGADE_SENTINEL(bb);
+         b = APR_BUCKET_NEXT(b)) {
+        ap_bucket_response *resp;
+        hsts_decision d;
+
+        if (!AP_BUCKET_IS_RESPONSE(b)) {
+            continue;
+        }
+        resp = b->data;
+        if (!ap_is_HTTP_INFO(resp->status)) {
+            return 0;
+        }
+        seen = 1;
+        hsts_choose(r, rq, resp->headers, NULL, &d);
+        if (d.rule && d.value) {
+            apr_table_setn(resp->headers, HSTS_HEADER, d.value);
+        }
+        else if (d.rule) {
+            apr_table_unset(resp->headers, HSTS_HEADER);
+        }
+    }
+    return seen;
+}
+#endif
+
+/* The filter decides once per response: rq->decided is the request
+ * whose response got the header.  httpd replaces the request for an
+ * internal redirect (ErrorDocument: f->r changes) and rebuilds the
+ * headers when it turns a response into an error (413, 416:
+ * hsts_insert_error_filter clears rq->decided). */
 static apr_status_t hsts_out_filter(ap_filter_t *f, apr_bucket_brigade *bb)
 {
-    if (f->ctx != f->r) {
-        return hsts_first_brigade(f, bb);
+    hsts_req *rq = f->ctx;
+
+    if (rq->decided != f->r) {
+#ifdef HSTS_HAVE_RESPONSE_BUCKETS
+        if (hsts_interim(f->r, rq, bb)) {
+            return ap_pass_brigade(f->next, bb);
+        }
+#endif
+        hsts_decide(f->r, rq);
+        rq->decided = f->r;
     }
     return ap_pass_brigade(f->next, bb);
 }
@@ -624,14 +910,50 @@ static apr_status_t hsts_out_filter(ap_filter_t *f, apr_bucket_brigade *bb)
 /* Runs only when httpd sends an error response of its own. */
 static void hsts_insert_error_filter(request_rec *r)
 {
-    ap_filter_t *f;
+    hsts_req *rq = ap_get_module_config(r->request_config, &hsts_module);
 
-    for (f = r->output_filters; f; f = f->next) {
-        if (f->frec == hsts_filter_handle) {
-            f->ctx = &hsts_redecide;
-            return;
-        }
+    if (rq) {
+        rq->decided = NULL;
     }
+}
+
+static int hsts_create_request(request_rec *r)
+{
+    hsts_req *rq;
+
+    /* Subrequests share the main request's protocol filters, and an
+     * internal redirect carries them over (with f->r updated). */
+    if (r->main) {
+        return DECLINED;
+    }
+    if (r->prev) {
+        ap_set_module_config(r->request_config, &hsts_module,
+                             ap_get_module_config(r->prev->request_config,
+                                                  &hsts_module));
+        return DECLINED;
+    }
+    rq = apr_pcalloc(r->pool, sizeof(*rq));
+    ap_set_module_config(r->request_config, &hsts_module, rq);
+    ap_add_output_filter_handle(hsts_filter_handle, rq, r, r->connection);
+    return DECLINED;
+}
+
+/* The request has been read and its vhost chosen.  A TLS-terminating
+ * proxy in front is vouched for with HTTPS=on, and only what is set by
+ * now counts: the server and vhost-level SetEnvIf/SetEnvIfExpr (mod_setenvif
+ * runs them in this phase) are the admin's, while everything a tenant's
+ * .htaccess can do (SetEnv, SetEnvIf, RewriteRule [E=]) runs later. */
+static int hsts_post_read_request(request_rec *r)
+{
+    hsts_req *rq = ap_get_module_config(r->request_config, &hsts_module);
+    const char *https;
+
+    if (rq) {
+        rq->read = 1;
+        https = apr_table_get(r->subprocess_env, "HTTPS");
+        rq->vouched = https && !ap_cstr_casecmp(https, "on");
+    }
+    return DECLINED;
 }
 
 /* HSTSRedirect: runs once the per-directory configuration is known and
@@ -641,35 +963,47 @@ static int hsts_redirect_hook(request_rec *r)
     const hsts_dir_conf *conf = ap_get_module_config(r->per_dir_config,
                                                      &hsts_module);
     const hsts_redirect *rd = conf ? conf->redirect : NULL;
-    const char *host, *url;
-    int status, v6;
+    const hsts_req *rq;
+    const char *host, *path;
+    char *url;
+    apr_size_t len;
+    int status;
 
-    if (!rd || !rd->args.on || r->main || r->prev || hsts_is_tls(r)
-        || r->uri[0] != '/'
+    if (!rd || !rd->args.on || r->main || r->prev || r->uri[0] != '/'
         || !strncmp(r->uri, "/.well-known/acme-challenge/", 28)) {
         return DECLINED;
     }
-    /* The request's host only if it names this vhost (ServerName or
-     * ServerAlias), else the ServerName: a forged Host never chooses
-     * where the client goes.  httpd keeps IPv6 literals unbracketed. */
-    host = r->hostname;
-    if (!host || !ap_matches_request_vhost(r, host, r->server->port)) {
-        host = r->server->server_hostname;
-    }
-    if (!host) {
+    rq = ap_get_module_config(r->request_config, &hsts_module);
+    if ((rq && rq->vouched) || hsts_conn_is_tls(r->connection)) {
         return DECLINED;
     }
-    v6 = ap_strchr_c(host, ':') != NULL;
-    url = apr_pstrcat(r->pool, "https://", v6 ? "[" : "", host,
-                      v6 ? "]" : "", rd->port,
-                      apr_uri_unparse(r->pool, &r->parsed_uri,
-                                      APR_URI_UNP_OMITSITEPART),
-                      NULL);
+    /* The request's host only if it is a host name that names this vhost
+     * (ServerName or ServerAlias), else the ServerName: a forged Host
+     * never chooses where the client goes. */
+    host = r->hostname;
+    if (!host || !hsts_host_is_valid(host)
+        || !ap_matches_request_vhost(r, host, r->server->port)) {
+        host = r->server->server_hostname;
+    }
+    /* The path and query exactly as the client sent them, not the decoded
+     * r->uri: a decoded "%3F" or "%23" would change what is asked for. */
+    path = hsts_url_path(r->unparsed_uri);
+    len = host && path ? hsts_redirect_url(NULL, 0, host, rd->args.port,
+                                           path) : 0;
+    if (!len) {
+        ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, "no redirect: no valid "
+                      "host name (ServerName %s) or no path",
+                      r->server->server_hostname
+                      ? r->server->server_hostname : "unset");
+        return DECLINED;
+    }
+    url = apr_palloc(r->pool, len + 1);
+    hsts_redirect_url(url, len + 1, host, rd->args.port, path);
     status = rd->args.status ? rd->args.status
              : (r->method_number == M_GET ? HTTP_MOVED_PERMANENTLY
                                           : HTTP_PERMANENT_REDIRECT);
     apr_table_setn(r->headers_out, "Location", url);
-    apr_table_setn(r->notes, HSTS_NOTE, hsts_note_redirect);
+    apr_table_setn(r->notes, HSTS_NOTE, "redirect");
     if (APLOGrdebug(r)) {
         ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, "redirect %d to %s; "
                       "HSTSRedirect from %s", status, url, rd->where.source);
@@ -677,43 +1011,11 @@ static int hsts_redirect_hook(request_rec *r)
     return status;
 }
 
-static int hsts_create_request(request_rec *r)
-{
-    /* Subrequests share the main request's protocol filters, and an
-     * internal redirect carries them over (with f->r updated). */
-    if ((hsts_reach & HSTS_REACH_POLICY) && !r->main && !r->prev) {
-        ap_add_output_filter_handle(hsts_filter_handle, NULL, r,
-                                    r->connection);
-    }
-    return DECLINED;
-}
-
-/* The redirect hook would cost every request a call, so it is registered
- * only when the processed configuration says HSTSRedirect can apply.
- * That is known only now, after httpd sorted its hooks: appended to a
- * sorted list, it runs after the other post_perdir_config hooks, which is
- * still before authentication.  httpd drops all hooks before it reads the
- * configuration again on a restart, so this happens once per reading.
- * (The create_request hook cannot be registered this late: it must run
- * before http_core's, so it stays and checks hsts_reach instead.) */
-static int hsts_check_config_reach(apr_pool_t *pconf, apr_pool_t *plog,
-                                   apr_pool_t *ptemp, server_rec *s)
-{
-    int rv = hsts_check_config(ptemp, s, &hsts_reach);
-
-    (void)pconf;
-    (void)plog;
-    if (hsts_reach & HSTS_REACH_REDIRECT) {
-        ap_hook_post_perdir_config(hsts_redirect_hook, NULL, NULL,
-                                   APR_HOOK_MIDDLE);
-    }
-    return rv;
-}
-
 #ifndef HSTS_HAVE_AP_SSL
 static void hsts_retrieve_optional_fn(void)
 {
     hsts_ssl_is_https = APR_RETRIEVE_OPTIONAL_FN(ssl_is_https);
+    hsts_ssl_var_lookup = APR_RETRIEVE_OPTIONAL_FN(ssl_var_lookup);
 }
 #endif
 
@@ -722,11 +1024,18 @@ static void hsts_register_hooks(apr_pool_t *p)
     (void)p;
     hsts_filter_handle = ap_register_output_filter("HSTS", hsts_out_filter,
                                                    NULL, AP_FTYPE_PROTOCOL);
+    /* LAST: before http_core's REALLY_LAST, which adds the HTTP/1 header
+     * filters we must sit in front of. */
     ap_hook_create_request(hsts_create_request, NULL, NULL, APR_HOOK_LAST);
+    /* REALLY_LAST: after the admin's SetEnvIf and mod_remoteip. */
+    ap_hook_post_read_request(hsts_post_read_request, NULL, NULL,
+                              APR_HOOK_REALLY_LAST);
+    ap_hook_post_perdir_config(hsts_redirect_hook, NULL, NULL,
+                               APR_HOOK_MIDDLE);
     ap_hook_insert_error_filter(hsts_insert_error_filter, NULL, NULL,
                                 APR_HOOK_MIDDLE);
-    ap_hook_check_config(hsts_check_config_reach, NULL, NULL,
-                         APR_HOOK_MIDDLE);
+    ap_hook_child_init(hsts_child_init, NULL, NULL, APR_HOOK_MIDDLE);
+    ap_hook_check_config(hsts_check_config, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_post_config(hsts_post_config, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_test_config(hsts_test_config, NULL, NULL, APR_HOOK_MIDDLE);
 #ifndef HSTS_HAVE_AP_SSL

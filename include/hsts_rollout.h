@@ -48,7 +48,8 @@ int hsts_rollout_rung(const hsts_rollout_t *ro, long long now);
 /* Where the roll-out stands at `now` for a policy whose max-age is
  * `target`: -1 before the start; the rung whose max-age goes out (without
  * includeSubDomains and preload) while that max-age is below the target;
- * ro->rungs once the target goes out as written. */
+ * ro->rungs once the target goes out as written, and always for a target
+ * of 0 (a revocation). */
 int hsts_rollout_state(const hsts_rollout_t *ro, long long now,
                        unsigned long target);
 

@@ -58,7 +58,6 @@ typedef struct {
  * otherwise; args.port 0: 443). */
 typedef struct {
     hsts_redirect_t args;
-    const char *port;           /* ":N" for the Location, "" for 443 */
     hsts_where where;
 } hsts_redirect;
 
@@ -105,11 +104,9 @@ typedef struct {
 
 /* src/hsts_report.c: what runs when the configuration is read.
  * hsts_check_config makes the startup checks (a non-OK result refuses to
- * start) and says, in *reach, what the configuration lets apply anywhere:
- * said in some scope, or allowed in .htaccess files. */
-#define HSTS_REACH_POLICY   1
-#define HSTS_REACH_REDIRECT 2
-int hsts_check_config(apr_pool_t *ptemp, server_rec *s, int *reach);
+ * start). */
+int hsts_check_config(apr_pool_t *pconf, apr_pool_t *plog,
+                      apr_pool_t *ptemp, server_rec *s);
 int hsts_post_config(apr_pool_t *pconf, apr_pool_t *plog,
                      apr_pool_t *ptemp, server_rec *s);
 void hsts_test_config(apr_pool_t *p, server_rec *main);

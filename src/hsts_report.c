@@ -300,58 +300,16 @@ static void hsts_check_vhost(hsts_check *ck, server_rec *s)
     }
 }
 
-static int hsts_dir_conf_reach(const hsts_dir_conf *dc)
-{
-    return !dc ? 0 : (dc->rule ? HSTS_REACH_POLICY : 0)
-                     | (dc->redirect ? HSTS_REACH_REDIRECT : 0);
-}
-
-/* What can ever apply: HSTSPolicy and HSTSRedirect said somewhere in the
- * configuration, or allowed in .htaccess files by some <Directory>
- * (AllowOverride FileInfo or All, or AllowOverrideList naming them). */
-static int hsts_reachable(const apr_array_header_t *sections,
-                          server_rec *main)
-{
-    server_rec *s;
-    int i, reach = 0;
-
-    for (i = 0; i < sections->nelts; i++) {
-        reach |= hsts_dir_conf_reach(
-            APR_ARRAY_IDX(sections, i, hsts_section).dc);
-    }
-    for (s = main; s; s = s->next) {
-        core_server_config *core = ap_get_core_module_config(
-            s->module_config);
-        ap_conf_vector_t **dirs = (ap_conf_vector_t **)core->sec_dir->elts;
-
-        reach |= hsts_dir_conf_reach(ap_get_module_config(s->lookup_defaults,
-                                                          &hsts_module));
-        for (i = 0; i < core->sec_dir->nelts; i++) {
-            const core_dir_config *cd = ap_get_core_module_config(dirs[i]);
-
-            if (cd->override & OR_FILEINFO) {
-                return HSTS_REACH_POLICY | HSTS_REACH_REDIRECT;
-            }
-            if (cd->override_list) {
-                reach |= (apr_table_get(cd->override_list, "HSTSPolicy")
-                          ? HSTS_REACH_POLICY : 0)
-                         | (apr_table_get(cd->override_list, "HSTSRedirect")
-                            ? HSTS_REACH_REDIRECT : 0);
-            }
-        }
-    }
-    return reach;
-}
-
-int hsts_check_config(apr_pool_t *ptemp, server_rec *s, int *reach)
+int hsts_check_config(apr_pool_t *pconf, apr_pool_t *plog,
+                      apr_pool_t *ptemp, server_rec *s)
 {
     const hsts_srv_conf *sconf = ap_get_module_config(s->module_config,
                                                       &hsts_module);
-    const apr_array_header_t *sections = hsts_collect_sections(ptemp, s);
     hsts_check ck;
     server_rec *v;
 
-    *reach = hsts_reachable(sections, s);
+    (void)pconf;
+    (void)plog;
     ck.p = ptemp;
     ck.main = s;
     ck.mode = sconf->preload_check == HSTS_UNSET ? HSTS_PRELOAD_WARN
@@ -364,7 +322,7 @@ int hsts_check_config(apr_pool_t *ptemp, server_rec *s, int *reach)
         return OK;
     }
     hsts_tls_map_make(ptemp, &ck.tls);
-    hsts_check_sections(&ck, sections);
+    hsts_check_sections(&ck, hsts_collect_sections(ptemp, s));
     for (v = s; ck.mode != HSTS_PRELOAD_OFF && v; v = v->next) {
         hsts_check_vhost(&ck, v);
     }

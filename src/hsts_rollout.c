@@ -224,7 +224,9 @@ int hsts_rollout_state(const hsts_rollout_t *ro, long long now,
 {
     int k = hsts_rollout_rung(ro, now);
 
-    if (k >= 0 && k < ro->rungs && ro->ladder[k] >= target) {
+    /* max-age=0 is a revocation: it goes out whatever the roll-out says */
+    if (target == 0
+        || (k >= 0 && k < ro->rungs && ro->ladder[k] >= target)) {
         return ro->rungs;
     }
     return k;
