@@ -38,7 +38,8 @@
  *                      [preload=allow|deny] [off=allow|deny]
  *       server, vhost.  Bounds for what goes out where tenants' .htaccess
  *       files take part: a policy outside them is clamped, never refused.
- * None of them may stand in <Limit>: nothing here is per method.
+ * HSTSPolicy, HSTSRedirect and HSTSUpstreamHeader may not stand in
+ * <Limit>: nothing here is per method.
  *
  * `apachectl -t -D DUMP_HSTS` prints the effective configuration as JSON
  * lines for control panels.
@@ -407,14 +408,10 @@ static const char *hsts_cmd_rollout(cmd_parms *cmd, void *mconfig,
     hsts_srv_conf *conf = ap_get_module_config(cmd->server->module_config,
                                                &hsts_module);
     hsts_rollout *ro = apr_pcalloc(cmd->pool, sizeof(*ro));
-    const char *err_ctx = hsts_cmd_context(cmd, 0);
     char err[HSTS_ERR_MAX];
     int k;
 
     (void)mconfig;
-    if (err_ctx) {
-        return err_ctx;
-    }
     if (hsts_rollout_parse((const char *const *)argv, argc, &ro->ro,
                            err, sizeof(err)) != 0) {
         return apr_psprintf(cmd->pool, "%s: %s", cmd->cmd->name, err);
@@ -434,13 +431,9 @@ static const char *hsts_cmd_limits(cmd_parms *cmd, void *mconfig,
     hsts_srv_conf *conf = ap_get_module_config(cmd->server->module_config,
                                                &hsts_module);
     hsts_limits *lim = apr_pcalloc(cmd->pool, sizeof(*lim));
-    const char *err_ctx = hsts_cmd_context(cmd, 0);
     char err[HSTS_ERR_MAX], text[HSTS_ERR_MAX];
 
     (void)mconfig;
-    if (err_ctx) {
-        return err_ctx;
-    }
     if (hsts_limits_parse((const char *const *)argv, argc, &lim->limits,
                           err, sizeof(err)) != 0) {
         return apr_psprintf(cmd->pool, "%s: %s", cmd->cmd->name, err);
@@ -457,7 +450,7 @@ static const char *hsts_cmd_preload_check(cmd_parms *cmd, void *mconfig,
 {
     hsts_srv_conf *conf = ap_get_module_config(cmd->server->module_config,
                                                &hsts_module);
-    const char *err = hsts_cmd_context(cmd, GLOBAL_ONLY);
+    const char *err = ap_check_cmd_context(cmd, GLOBAL_ONLY);
 
     (void)mconfig;
     if (err) {

@@ -108,3 +108,26 @@ def test_upstream_not_in_htaccess(httpd):
     assert res.status == 500, res
     assert res.sts == ["max-age=60"], res
     assert "HSTSUpstreamHeader not allowed here" in httpd.read_log()
+
+
+@pytest.mark.parametrize("line", [
+    'HSTSPolicy "max-age=300"',
+    "HSTSRedirect on",
+    "HSTSUpstreamHeader keep",
+])
+@pytest.mark.parametrize("section", ["Limit POST", "LimitExcept GET"])
+def test_not_per_method(httpd, section, line):
+    """Nothing here is per method: inside <Limit> or <LimitExcept> it would
+    silently apply to every method, so it is refused."""
+    site = os.path.join(httpd.dir, "site.conf")
+    name = section.split()[0]
+    with open(site, "w") as f:
+        f.write("<Location /x>\n    <%s>\n        %s\n    </%s>\n"
+                "</Location>\n" % (section, line, name))
+    rc, out = httpd.check_config(httpd.base_conf() + 'Include "%s"\n'
+                                 % site)
+    assert rc != 0, out
+    assert "Syntax error on line 3 of %s" % site in out, out
+    assert "%s cannot occur within <Limit> or <LimitExcept> section" \
+        % line.split()[0] in out, out
+

@@ -136,9 +136,8 @@ def test_decision_logged_with_source(httpd):
     assert "sent" in line and "max-age=500; includeSubDomains" in line
 
 
-# With no HSTSPolicy anywhere mod_hsts adds no filter at all; it must still
-# see a policy that only a tenant's .htaccess says, under each override
-# that lets it.
+# A policy that only a tenant's .htaccess says, under each override that
+# lets it, and nowhere else.
 @pytest.mark.parametrize("override", [
     "AllowOverride FileInfo",
     "AllowOverrideList HSTSPolicy",
@@ -164,5 +163,34 @@ def test_policy_only_in_htaccess(server_factory, override):
             assert res.status == 500 and res.sts == [], res
         res = h.curl("/other.html")
         assert res.status == 200 and res.sts == [], res
+    finally:
+        h.stop()
+
+
+def test_policy_and_redirect_only_in_proxy_section(server_factory):
+    """Said only inside <Proxy> (mod_proxy keeps those sections in its own
+    configuration, not core's): both directives take effect."""
+    h = server_factory("merge-proxy")
+    h.write("index.html", "local\n")
+    body = """
+    ProxyPass /app/ http://127.0.0.1:{backend}/
+    <Proxy "http://127.0.0.1:{backend}/*">
+        HSTSPolicy "max-age=123"
+        HSTSRedirect on
+    </Proxy>
+""".format(backend=h.backend_port)
+    h.configure(h.base_conf() + h.tls_vhost(body) + h.plain_vhost(body)
+                + h.backend_vhost())
+    h.start()
+    try:
+        res = h.curl("/app/page.html")
+        assert res.status == 200 and res.sts == ["max-age=123"], res
+        res = h.curl("/")
+        assert res.status == 200 and res.sts == [], res
+        res = h.curl("/app/page.html?x", tls=False)
+        assert res.status == 301, res
+        assert res.all("location") == ["https://hsts.test/app/page.html?x"]
+        res = h.curl("/", tls=False)
+        assert res.status == 200 and res.all("location") == [], res
     finally:
         h.stop()

@@ -136,3 +136,71 @@ def test_only_in_a_directory(server_factory, directory, htaccess):
         assert res.status == 200 and loc(res) == [], res
     finally:
         h.stop()
+
+
+# The path and query exactly as sent: decoded, "%3F" would start a query,
+# "%23" a fragment, and "%2541" would become "%41" (then "A").
+@pytest.mark.parametrize("target,want", [
+    (b"/a%3Fb.html", "/a%3Fb.html"),
+    (b"/a%23b.html?q=%23x", "/a%23b.html?q=%23x"),
+    (b"/%2541", "/%2541"),
+    (b"/caf%C3%A9?k=%C3%A9", "/caf%C3%A9?k=%C3%A9"),
+    (b"/caf\xc3\xa9?k=\xc3\xa9", "/caf%C3%A9?k=%C3%A9"),    # raw 8-bit
+    (b"/x%0D%0ASet-Cookie:%20a=b", "/x%0D%0ASet-Cookie:%20a=b"),
+    (b"/x%00y", None),                      # httpd refuses a NUL: 404
+    (b"/a#frag", None),                     # httpd refuses a raw #: 400
+    (b"/a%zz", None),                       # httpd refuses: 400
+    (b"/a\"<>\\^`{|}", "/a%22%3C%3E%5C%5E%60%7B%7C%7D"),
+    (b"http://hsts.test/abs%3Fpath?q", "/abs%3Fpath?q"),   # absolute form
+    (b"http://hsts.test?q", "/?q"),
+])
+def test_target_as_sent(httpd, target, want):
+    # httpd's own refusal of a bad escape is logged
+    httpd.allowed.append(r"\[core:error\].*/a%zz")
+    res = httpd.raw(b"GET " + target + b" HTTP/1.1\r\nHost: hsts.test\r\n"
+                    b"Connection: close\r\n\r\n", tls=False)
+    if want is None:
+        assert res.status in (400, 404), res
+        assert loc(res) == [], res
+        return
+    assert res.status == 301, res
+    assert loc(res) == ["https://hsts.test" + want], res
+
+
+UNSAFE = """
+HttpProtocolOptions Unsafe
+"""
+
+
+@pytest.fixture(scope="module")
+def unsafe(server_factory):
+    """HttpProtocolOptions Unsafe lets odd Host headers through to the
+    vhost (those httpd refuses even then, such as "a\\b" or "a..b", are
+    left out); its wildcard alias matches them."""
+    h = server_factory("redirect-unsafe")
+    h.write("index.html", "index\n")
+    body = '    HSTSRedirect on\n    ServerAlias *.example.test\n'
+    h.configure(h.base_conf(extra=UNSAFE) + h.plain_vhost(body))
+    return h.start()
+
+
+@pytest.mark.parametrize("host", [
+    b"evil.example?.example.test",
+    b"x@evil.example.test",
+    b"evil.example#.example.test",
+    b"evil.example%2f.example.test",
+    b"caf\xc3\xa9.example.test",
+    b"-" * 300 + b".example.test",
+])
+def test_forged_host_never_chooses(unsafe, host):
+    res = unsafe.raw(b"GET /p?q HTTP/1.1\r\nHost: " + host
+                     + b"\r\nConnection: close\r\n\r\n", tls=False)
+    assert res.status == 301, res
+    assert loc(res) == ["https://hsts.test/p?q"], res
+
+
+def test_valid_alias_still_kept(unsafe):
+    res = unsafe.raw(b"GET /p HTTP/1.1\r\nHost: www.example.test\r\n"
+                     b"Connection: close\r\n\r\n", tls=False)
+    assert res.status == 301, res
+    assert loc(res) == ["https://www.example.test/p"], res

@@ -58,8 +58,10 @@ cat
 """
 
 
-@pytest.fixture(scope="module")
-def httpd(server_factory):
+# Everything at debug level and at the usual warn: code that behaves
+# differently when debug logging is on must not go unnoticed.
+@pytest.fixture(scope="module", params=["warn hsts:debug", "warn"])
+def httpd(server_factory, request):
     h = server_factory("responses")
     h.write("index.html", "hello world\n")
     h.write("errors/404.html", "not here\n")
@@ -78,7 +80,8 @@ def httpd(server_factory):
 
     body = BODY.format(docroot=h.docroot, dir=h.dir, backend=h.backend_port,
                        dead=h.dead_port) + h.basic_auth("/auth")
-    h.configure(h.base_conf(extra=GLOBAL) + h.tls_vhost(body)
+    h.configure(h.base_conf(extra=GLOBAL, log_level=request.param)
+                + h.tls_vhost(body)
                 + h.plain_vhost(body) + h.backend_vhost())
     h.allowed += [
         r"\[core:alert\].*broken/\.htaccess: Invalid command "

@@ -46,6 +46,10 @@ VHOSTS = {
                    "max-age=0; includeSubDomains"),
     "revokeramp": ('HSTSPolicy "max-age=0"\nHSTSRollout start=%s'
                    % day(-1), "max-age=0"),
+    # a revocation goes out whatever the roll-out says, even before it
+    "revokefuture": ('HSTSPolicy "max-age=0; includeSubDomains"\n'
+                     'HSTSRollout start=%s' % day(30),
+                     "max-age=0; includeSubDomains"),
 }
 
 

@@ -34,14 +34,24 @@ BODY = """
         HSTSPolicy off
         Header always set Strict-Transport-Security "max-age=1"
     </Location>
+    <Location /keep-always/>
+        HSTSUpstreamHeader keep
+        Header always set Strict-Transport-Security "max-age=99"
+    </Location>
+    <Location /keep-always/denied>
+        Require all denied
+    </Location>
+    Redirect 301 /keep-always/old /keep-always/
 """
 
 
-@pytest.fixture(scope="module")
-def httpd(server_factory):
+# Code that looks at the upstream header only at debug level would pass
+# every test run at debug level: each test runs at both.
+@pytest.fixture(scope="module", params=["warn hsts:debug", "warn"])
+def httpd(server_factory, request):
     h = server_factory("upstream")
     for p in ("index.html", "keep/index.html", "leftover/index.html",
-              "off-leftover/index.html"):
+              "off-leftover/index.html", "keep-always/index.html"):
         h.write(p, p + "\n")
     cgi = os.path.join(h.dir, "cgi-bin")
     os.makedirs(cgi)
@@ -50,10 +60,12 @@ def httpd(server_factory):
         f.write(CGI_STS)
     os.chmod(os.path.join(cgi, "sts.cgi"), 0o755)
     body = BODY.format(backend=h.backend_port, dir=h.dir)
-    h.configure(h.base_conf() + h.tls_vhost(body) + h.plain_vhost(body)
-                + h.backend_vhost())
-    h.allowed.append(r"\[hsts:warn\].*HSTSPolicy off in <Location "
-                     r"/(keep-off|off-leftover)/> .*does not really opt out")
+    h.configure(h.base_conf(log_level=request.param) + h.tls_vhost(body)
+                + h.plain_vhost(body) + h.backend_vhost())
+    h.allowed += [r"\[hsts:warn\].*HSTSPolicy off in <Location "
+                  r"/(keep-off|off-leftover)/> .*does not really opt out",
+                  r"\[authz_core:error\].*AH01630: client denied.*"
+                  r"/keep-always/denied"]
     return h.start()
 
 
@@ -87,3 +99,24 @@ def test_upstream_note(httpd):
     httpd.curl("/keep/proxy/page.html?upstream-note")
     line = httpd.access_line("/keep/proxy/page.html?upstream-note")
     assert line.endswith(" upstream"), line
+
+
+# httpd's own responses (404, 403, a Redirect) with a header set by
+# `Header always` and HSTSUpstreamHeader keep: that header is kept on every
+# response class, exactly once.
+@pytest.mark.parametrize("path,status", [
+    ("/keep-always/", 200),
+    ("/keep-always/missing.html", 404),
+    ("/keep-always/denied", 403),
+    ("/keep-always/old", 301),
+])
+def test_keep_on_every_response_class(httpd, path, status):
+    res = httpd.curl(path)
+    assert res.status == status, res
+    assert res.sts == ["max-age=99"], res
+    res = httpd.curl(path, http2=True)
+    assert res.status == status, res
+    assert res.sts == ["max-age=99"], res
+    res = httpd.curl(path, tls=False)
+    assert res.status == status, res
+    assert res.sts == [], res

@@ -6,7 +6,12 @@
  *     character;
  *   - limits format to a line that parses back to the same limits;
  *   - accepted redirects and roll-outs are within their documented ranges;
- *   - a rejected value always comes with a message.
+ *   - a rejected value always comes with a message;
+ *   - the HSTSRedirect target ('u'): a host that passes the host check
+ *     can neither end nor extend the authority, the URL is valid (only
+ *     characters a URI may hold, every '%' starting an escape), its
+ *     authority is exactly that host, and its path and query decode to
+ *     what the client sent.
  * The first input byte picks the parser; the rest is its text (split on
  * spaces into arguments for the argument-list directives). */
 
@@ -17,6 +22,7 @@
 
 #include "hsts_policy.h"
 #include "hsts_rollout.h"
+#include "hsts_url.h"
 
 #define HSTS_FUZZ_ARGS 8
 
@@ -171,6 +177,93 @@ static void hsts_fuzz_host(const char *pattern)
     }
 }
 
+static int hsts_fuzz_hex(int c)
+{
+    return (c >= '0' && c <= '9') || (c >= 'A' && c <= 'F')
+           || (c >= 'a' && c <= 'f');
+}
+
+static int hsts_fuzz_hexval(int c)
+{
+    return c <= '9' ? c - '0' : (c | 0x20) - 'a' + 10;
+}
+
+/* Percent-decode `in` into out; a '%' that starts no escape stands for
+ * itself.  Returns the length. */
+static size_t hsts_fuzz_decode(const char *in, size_t len, char *out)
+{
+    size_t i, n = 0;
+
+    for (i = 0; i < len; i++) {
+        if (in[i] == '%' && i + 2 < len && hsts_fuzz_hex(in[i + 1])
+            && hsts_fuzz_hex(in[i + 2])) {
+            out[n++] = (char)(hsts_fuzz_hexval(in[i + 1]) * 16
+                              + hsts_fuzz_hexval(in[i + 2]));
+            i += 2;
+        }
+        else {
+            out[n++] = in[i];
+        }
+    }
+    return n;
+}
+
+/* host, a newline, then the request-target */
+static void hsts_fuzz_url(char *text, size_t size)
+{
+    char *path = memchr(text, '\n', size), *c;
+    char url[512 * 3 + 600], want[1100], got[1100], authority[300];
+    size_t n, wn, gn, an;
+    int port = size % 2 ? 0 : 8443, valid;
+
+    if (!path) {
+        return;
+    }
+    *path++ = '\0';
+    valid = hsts_host_is_valid(text);
+    if (valid) {
+        for (c = text; *c; c++) {
+            hsts_fuzz_require(strchr("?#/@%\\ ", *c) == NULL
+                              && (unsigned char)*c > 0x20
+                              && (unsigned char)*c < 0x7f,
+                              "a valid host holds a delimiter", text);
+        }
+    }
+    n = hsts_redirect_url(url, sizeof(url), text, port, path);
+    hsts_fuzz_require(valid ? n > 0 && n < sizeof(url) : n == 0,
+                      "url length", text);
+    if (!valid) {
+        return;
+    }
+    an = (size_t)snprintf(authority, sizeof(authority), "https://%s%s%s%s",
+                          strchr(text, ':') && text[0] != '[' ? "[" : "",
+                          text,
+                          strchr(text, ':') && text[0] != '[' ? "]" : "",
+                          port ? ":8443" : "");
+    hsts_fuzz_require(!strncmp(url, authority, an) && url[an] == '/',
+                      "authority is not the host", url);
+    for (c = url; *c; c++) {
+        unsigned char u = (unsigned char)*c;
+
+        hsts_fuzz_require(u > 0x20 && u < 0x7f
+                          && strchr("\"<>\\^`{|}#", u) == NULL,
+                          "character a URI cannot hold", url);
+        if (u == '%') {
+            hsts_fuzz_require(hsts_fuzz_hex(c[1]) && hsts_fuzz_hex(c[2]),
+                              "bare %", url);
+        }
+    }
+    /* the path and query decode to what was sent ("?q" asked for "/?q") */
+    wn = 0;
+    if (*path != '/') {
+        want[wn++] = '/';
+    }
+    wn += hsts_fuzz_decode(path, strlen(path), want + wn);
+    gn = hsts_fuzz_decode(url + an, strlen(url + an), got);
+    hsts_fuzz_require(wn == gn && !memcmp(want, got, wn),
+                      "target changed meaning", url);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     char text[512];
@@ -182,6 +275,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     text[size - 1] = '\0';
     if (data[0] == 'h') {
         hsts_fuzz_host(text);
+        return 0;
+    }
+    if (data[0] == 'u') {
+        hsts_fuzz_url(text, size - 1);
         return 0;
     }
     switch (data[0] % 4) {

@@ -1,11 +1,13 @@
-/* Unit tests for the httpd-free policy logic (src/hsts_policy.c).
- * Prints one line per failure and a closing "N passed, N failed" line. */
+/* Unit tests for the httpd-free logic (src/hsts_policy.c,
+ * src/hsts_rollout.c, src/hsts_url.c).  Prints one line per failure and a
+ * closing "N passed, N failed" line. */
 
 #include <stdio.h>
 #include <string.h>
 
 #include "hsts_policy.h"
 #include "hsts_rollout.h"
+#include "hsts_url.h"
 
 static int passed, failed;
 
@@ -128,6 +130,8 @@ static void test_rollout(void)
           "state: last rung still below a longer target", NULL);
     check(hsts_rollout_state(&ro, start, 0) == 4,
           "state: max-age=0 goes out at once", NULL);
+    check(hsts_rollout_state(&ro, start - 30 * day, 0) == 4,
+          "state: max-age=0 goes out before the start too", NULL);
     check(hsts_rollout_begins(&ro, 2) == start + 14 * day
           && hsts_rollout_begins(&ro, 4) == start + 28 * day,
           "rung boundaries", NULL);
@@ -330,6 +334,105 @@ static void test_preload_and_weaker(void)
           NULL);
 }
 
+static void url_case(const char *host, int port, const char *path,
+                     const char *want)
+{
+    char buf[512], what[1200];
+    size_t n = hsts_redirect_url(buf, sizeof(buf), host, port, path);
+
+    snprintf(what, sizeof(what), "url [%s] %d [%s]: want [%s], got [%s] "
+             "(%zu)", host, port, path, want ? want : "(refused)", buf, n);
+    check(want ? n == strlen(want) && !strcmp(buf, want)
+               : n == 0 && buf[0] == '\0', what, NULL);
+}
+
+static void host_valid(const char *host, int want)
+{
+    char what[600];
+
+    snprintf(what, sizeof(what), "host [%s] valid=%d", host, want);
+    check(!hsts_host_is_valid(host) == !want, what, NULL);
+}
+
+static void test_url(void)
+{
+    char small[12], long_label[80], long_name[300];
+    size_t n;
+    int i;
+
+    host_valid("example.com", 1);
+    host_valid("Example.COM.", 1);
+    host_valid("a-b_c.example", 1);
+    host_valid("127.0.0.1", 1);
+    host_valid("::1", 1);
+    host_valid("[::1]", 1);
+    host_valid("2001:db8::1", 1);
+    host_valid("::ffff:10.0.0.1", 1);
+    host_valid("", 0);
+    host_valid(".", 0);
+    host_valid(".example.com", 0);
+    host_valid("a..b", 0);
+    host_valid("evil.example?.example.test", 0);
+    host_valid("x@evil.example.test", 0);
+    host_valid("evil#.example.test", 0);
+    host_valid("evil/.example.test", 0);
+    host_valid("evil%2f.example.test", 0);
+    host_valid("evil example", 0);
+    host_valid("caf\xc3\xa9.example", 0);
+    host_valid("a:b", 0);
+    host_valid("[::1", 0);
+    host_valid("[::1]x", 0);
+    host_valid("1::2::3", 0);
+    memset(long_label, 'a', 64);
+    long_label[64] = '\0';
+    host_valid(long_label, 0);
+    long_label[63] = '\0';
+    host_valid(long_label, 1);
+    for (i = 0; i < 4; i++) {
+        memcpy(long_name + i * 64, long_label, 63);
+        long_name[i * 64 + 63] = '.';
+    }
+    long_name[253] = '\0';             /* 253 bytes, ends in 'a' */
+    host_valid(long_name, 1);
+    long_name[253] = 'a';
+    long_name[254] = '\0';
+    host_valid(long_name, 0);
+
+    check(!strcmp(hsts_url_path("/a?b") ? hsts_url_path("/a?b") : "",
+                  "/a?b"), "path: origin form", NULL);
+    check(!strcmp(hsts_url_path("http://h:8/p?q") ? hsts_url_path(
+                  "http://h:8/p?q") : "", "/p?q"), "path: absolute", NULL);
+    check(!strcmp(hsts_url_path("HTTP://h?q") ? hsts_url_path("HTTP://h?q")
+                  : "x", "?q"), "path: absolute, no path", NULL);
+    check(hsts_url_path("*") == NULL, "path: asterisk form", NULL);
+    check(hsts_url_path("h:443") == NULL, "path: authority form", NULL);
+    check(hsts_url_path("") == NULL, "path: empty", NULL);
+
+    url_case("hsts.test", 0, "/a%3Fb?x=%23", "https://hsts.test/a%3Fb?x=%23");
+    url_case("hsts.test", 443, "/", "https://hsts.test/");
+    url_case("hsts.test", 8443, "/p", "https://hsts.test:8443/p");
+    url_case("::1", 0, "/v6", "https://[::1]/v6");
+    url_case("[::1]", 0, "/v6", "https://[::1]/v6");
+    url_case("hsts.test", 0, "?q", "https://hsts.test/?q");
+    url_case("hsts.test", 0, "/%2541", "https://hsts.test/%2541");
+    url_case("hsts.test", 0, "/a%2z%", "https://hsts.test/a%252z%25");
+    url_case("hsts.test", 0, "/caf\xc3\xa9 x",
+             "https://hsts.test/caf%C3%A9%20x");
+    url_case("hsts.test", 0, "/a\r\nb\x7f#f",
+             "https://hsts.test/a%0D%0Ab%7F%23f");
+    url_case("hsts.test", 0, "/[x]{y}|\\^`\"<>",
+             "https://hsts.test/%5Bx%5D%7By%7D%7C%5C%5E%60%22%3C%3E");
+    url_case("hsts.test", 0, "/-._~!$&'()*+,;=:@/?",
+             "https://hsts.test/-._~!$&'()*+,;=:@/?");
+    url_case("evil?.hsts.test", 0, "/", NULL);
+    url_case("", 0, "/", NULL);
+    n = hsts_redirect_url(small, sizeof(small), "hsts.test", 0, "/abc");
+    check(n == strlen("https://hsts.test/abc") && strlen(small) == 11,
+          "url truncates safely and says the length", NULL);
+    check(hsts_redirect_url(NULL, 0, "hsts.test", 0, "/\xff") ==
+          strlen("https://hsts.test/%FF"), "url: sizing call", NULL);
+}
+
 int main(void)
 {
     char small[8];
@@ -438,6 +541,7 @@ int main(void)
     test_limits();
     test_redirect();
     test_preload_and_weaker();
+    test_url();
 
     printf("%d passed, %d failed\n", passed, failed);
     return failed != 0;

@@ -1,0 +1,141 @@
+"""Several name-based TLS vhosts on one address: a response httpd sends
+before it has read the Host (400, 408, 414 while reading the request, an
+HTTP/2 431) belongs to the address's default vhost as far as httpd knows,
+but a browser files it under the host it named in the TLS handshake (SNI).
+It carries that vhost's policy, or none when no host was named; never
+another vhost's."""
+
+import pytest
+
+import harness
+
+DEFAULT_POLICY = "max-age=31536000; includeSubDomains"
+
+GLOBAL = """
+RequestReadTimeout header=2 body=5
+"""
+
+# The first vhost is the address's default.
+DEFAULT = 'HSTSPolicy "%s"\n' % DEFAULT_POLICY
+OFF = "HSTSPolicy off\n"
+SHORT = 'HSTSPolicy "max-age=300"\n'
+UNSET = ""
+
+
+@pytest.fixture(scope="module")
+def httpd(server_factory):
+    h = server_factory("sni")
+    h.write("index.html", "hi\n")
+    h.configure(h.base_conf(extra=GLOBAL)
+                + h.tls_vhost(DEFAULT)
+                + h.tls_vhost(OFF, server_name="off.other.test",
+                              aliases="nothing.invalid")
+                + h.tls_vhost(SHORT, server_name="short.other.test",
+                              aliases="tiny-*.other.test")
+                + h.tls_vhost(UNSET, server_name="unset.other.test",
+                              aliases="nothing.invalid"))
+    return h.start()
+
+
+def long_uri():
+    return b"GET /" + b"a" * 9000 + b" HTTP/1.1\r\nHost: x\r\n\r\n"
+
+
+EARLY = {
+    "414": (long_uri(), 414, None),
+    "400-header-line": (b"GET / HTTP/1.1\r\nHost: x\r\nNoColon\r\n\r\n",
+                        400, None),
+    "400-no-host": (b"GET / HTTP/1.1\r\n\r\n", 400, None),
+    "408": (b"GET / HTTP/1.1\r\n", 408, 3.5),
+}
+
+# SNI name -> the policy its early errors carry
+NAMES = {
+    harness.DOMAIN: DEFAULT_POLICY,
+    "off.other.test": None,
+    "short.other.test": "max-age=300",
+    "tiny-1.other.test": "max-age=300",         # by its wildcard alias
+    "unset.other.test": None,
+    "nowhere.other.test": DEFAULT_POLICY,       # no vhost: the default's
+}
+
+
+# a 408 takes two seconds: three names are enough for it
+SLOW_NAMES = (harness.DOMAIN, "off.other.test", "short.other.test")
+
+
+@pytest.mark.parametrize("case,name", [
+    (c, n) for c in sorted(EARLY) for n in sorted(NAMES)
+    if c != "408" or n in SLOW_NAMES])
+def test_early_error_takes_sni_policy(httpd, case, name):
+    data, status, wait = EARLY[case]
+    res = httpd.raw(data, server_hostname=name, wait=wait)
+    assert res.status == status, res
+    want = NAMES[name]
+    assert res.sts == ([want] if want else []), res
+
+
+def test_early_error_without_sni_sends_none(httpd):
+    """No name in the handshake, no Host read: the host the client will
+    file the header under cannot be known, so none goes out."""
+    res = httpd.raw(long_uri(), server_hostname=None)
+    assert res.status == 414, res
+    assert res.sts == [], res
+    # read to the end, but still no name: HTTP/1.0 without a Host
+    res = httpd.raw(b"GET / HTTP/1.0\r\n\r\n", server_hostname=None)
+    assert res.status == 200 and res.sts == [], res
+    # a Host is enough
+    res = httpd.raw(b"GET / HTTP/1.1\r\nHost: hsts.test\r\n"
+                    b"Connection: close\r\n\r\n", server_hostname=None)
+    assert res.status == 200 and res.sts == [DEFAULT_POLICY], res
+
+
+def test_early_error_note(httpd):
+    httpd.raw(b"GET /?sni-note-" + b"b" * 9000 + b" HTTP/1.1\r\n\r\n",
+              server_hostname=None)
+    line = httpd.access_line("sni-note")
+    assert line.endswith(" 414 unknown-host"), line
+
+
+def test_read_requests_still_go_by_host(httpd):
+    """Once httpd read the Host, the vhost it chose is what counts, even
+    when the handshake named another (same certificate)."""
+    res = httpd.raw(b"GET / HTTP/1.1\r\nHost: short.other.test\r\n"
+                    b"Connection: close\r\n\r\n",
+                    server_hostname="off.other.test")
+    assert res.status == 200 and res.sts == ["max-age=300"], res
+    res = httpd.raw(b"GET / HTTP/1.1\r\nHost: off.other.test\r\n"
+                    b"Connection: close\r\n\r\n",
+                    server_hostname=harness.DOMAIN)
+    assert res.status == 200 and res.sts == [], res
+
+
+def test_http10_without_host_goes_by_sni(httpd):
+    """No Host at all, in a request httpd read to the end: mod_ssl refuses
+    it (a name in the handshake, none in the request), on the default
+    vhost as far as httpd knows; the browser files the answer under the
+    name it sent in the handshake."""
+    httpd.allowed.append(r"\[ssl:error\].*AH02031: Hostname "
+                         r"short\.other\.test provided via SNI, but no "
+                         r"hostname provided")
+    res = httpd.raw(b"GET / HTTP/1.0\r\n\r\n",
+                    server_hostname="short.other.test")
+    assert res.status == 400, res
+    assert res.sts == ["max-age=300"], res
+
+
+@pytest.mark.parametrize("name", sorted(NAMES))
+def test_h2_431_takes_sni_policy(httpd, name):
+    res = httpd.curl("/", host=name, http2=True,
+                     args=["-H", "X-Big: " + "y" * 12000])
+    assert res.status == 431, res
+    want = NAMES[name]
+    assert res.sts == ([want] if want else []), res
+
+
+@pytest.mark.parametrize("name", sorted(NAMES))
+def test_h2_200_goes_by_authority(httpd, name):
+    res = httpd.curl("/", host=name, http2=True)
+    assert res.status == 200, res
+    want = {"nowhere.other.test": DEFAULT_POLICY}.get(name, NAMES[name])
+    assert res.sts == ([want] if want else []), res

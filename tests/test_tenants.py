@@ -1,0 +1,140 @@
+"""A tenant's .htaccess tries every route past the admin's guard rails:
+HSTSPolicy, a Header line (with HSTSUpstreamHeader keep), and vouching for
+TLS with SetEnv, SetEnvIf or RewriteRule [E=].  What goes out stays within
+HSTSOverrideLimits, never goes out over plain HTTP, and a client repeating
+a clamped request cannot fill the error log."""
+
+import re
+
+import pytest
+
+import harness
+
+VHOST_POLICY = "max-age=31536000"
+
+TLS_BODY = """
+    HSTSPolicy "max-age=31536000"
+    HSTSUpstreamHeader keep
+    HSTSOverrideLimits max-age=..63072000 off=deny includeSubDomains=deny
+    <Directory "{root}">
+        AllowOverride FileInfo
+    </Directory>
+    <Directory "{root}/admin">
+        AllowOverride None
+        Header always set Strict-Transport-Security "max-age=5"
+    </Directory>
+"""
+
+# The tenants' files: what they ask for, what goes out, and the note.
+TENANTS = {
+    "offheader": ('HSTSPolicy off\nHeader always set '
+                  'Strict-Transport-Security "max-age=0; includeSubDomains"',
+                  VHOST_POLICY, "clamped"),
+    "revoke": ('HSTSPolicy "max-age=0"', VHOST_POLICY, "clamped"),
+    "header": ('Header always set Strict-Transport-Security '
+               '"max-age=99999999; includeSubDomains"', "max-age=63072000",
+               "clamped"),
+    "twice": ('Header always add Strict-Transport-Security "max-age=0"\n'
+              'Header always add Strict-Transport-Security "max-age=1"',
+              VHOST_POLICY, "clamped"),
+    "invalid": ('Header always set Strict-Transport-Security "max-age=abc"',
+                VHOST_POLICY, "clamped"),
+    "within": ('Header always set Strict-Transport-Security '
+               '"max-age=63072000"', "max-age=63072000", "upstream"),
+    "plain": ("", VHOST_POLICY, "sent"),
+}
+
+# Over plain HTTP, tenants try to vouch for a TLS proxy in front.
+PLAIN_BODY = """
+    HSTSPolicy "max-age=31536000"
+    <Directory "{root}">
+        AllowOverride FileInfo
+    </Directory>
+"""
+
+VOUCHERS = {
+    "setenv": "SetEnv HTTPS on",
+    "setenvif": "SetEnvIf Request_URI . HTTPS=on",
+    "rewrite": "RewriteEngine on\nRewriteRule ^ - [E=HTTPS:on]",
+}
+
+
+@pytest.fixture(scope="module")
+def httpd(server_factory):
+    h = server_factory("tenants")
+    h.write("index.html", "root\n")
+    h.write("admin/index.html", "admin\n")
+    for name, (lines, _, _) in TENANTS.items():
+        h.write("%s/index.html" % name, name + "\n")
+        if lines:
+            h.write("%s/.htaccess" % name, lines + "\n")
+    for name, line in VOUCHERS.items():
+        h.write("vouch-%s/index.html" % name, name + "\n")
+        h.write("vouch-%s/.htaccess" % name, line + "\n")
+    root = h.docroot
+    h.configure(h.base_conf() + h.tls_vhost(TLS_BODY.format(root=root))
+                + h.plain_vhost(PLAIN_BODY.format(root=root)))
+    h.allowed.append(r"\[hsts:warn\].*HSTSOverrideLimits")
+    return h.start()
+
+
+@pytest.mark.parametrize("tenant", sorted(TENANTS))
+@pytest.mark.parametrize("path", ["", "missing.html"])
+def test_tenant_stays_within_limits(httpd, tenant, path):
+    _, want, note = TENANTS[tenant]
+    tag = "limits-%s-%s" % (tenant, path or "index")
+    res = httpd.curl("/%s/%s?%s" % (tenant, path, tag))
+    assert res.status == (404 if path else 200), res
+    assert res.sts == [want], res
+    assert httpd.access_line(tag).split()[-1] == note
+    res = httpd.curl("/%s/%s" % (tenant, path), http2=True)
+    assert res.sts == [want], res
+
+
+def test_admin_section_not_limited(httpd):
+    """No .htaccess took part: the admin's own header is kept as is."""
+    res = httpd.curl("/admin/")
+    assert res.status == 200 and res.sts == ["max-age=5"], res
+
+
+def test_clamp_warning_says_what_and_where(httpd):
+    httpd.curl("/header/")
+    lines = [l for l in httpd.read_log().splitlines()
+             if "[hsts:warn]" in l
+             and "max-age=99999999; includeSubDomains" in l]
+    assert lines, httpd.read_log()
+    line = lines[-1]
+    assert "HSTSUpstreamHeader keep under .htaccess files in" in line, line
+    assert "/header" in line, line
+    assert "max-age 99999999 lowered to 63072000, includeSubDomains " \
+        "dropped" in line, line
+    assert "sending max-age=63072000" in line, line
+
+
+@pytest.mark.parametrize("voucher", sorted(VOUCHERS))
+def test_tenant_cannot_vouch_for_tls(httpd, voucher):
+    tag = "vouch-%s" % voucher
+    res = httpd.curl("/%s/?%s" % (tag, tag), tls=False)
+    assert res.status == 200, res
+    assert res.sts == [], res
+    assert httpd.access_line(tag).split()[-1] == "plain-http"
+
+
+def test_repeated_clamp_logged_once_per_child(httpd):
+    """Two thousand clamped responses: each says "clamped" in the access
+    log, but each child process logs the clamp once."""
+    n = 2000
+    res = harness.run([
+        "curl", "-sS", "-o", "/dev/null", "-w", "%{http_code}\\n",
+        "--cacert", httpd.pki.ca, "--resolve",
+        "%s:%d:127.0.0.1" % (harness.DOMAIN, httpd.tls_port),
+        "https://%s:%d/twice/?flood=[1-%d]" % (harness.DOMAIN,
+                                               httpd.tls_port, n)])
+    assert res.stdout.split() == ["200"] * n, res.stderr
+    with open(httpd.access_log) as f:
+        notes = [l.split()[-1] for l in f if "?flood=" in l]
+    assert notes == ["clamped"] * n, notes[:5]
+    warns = [l for l in httpd.read_log().splitlines()
+             if "[hsts:warn]" in l and "/twice" in l]
+    pids = [re.search(r"\[pid (\d+)", l).group(1) for l in warns]
+    assert warns and len(pids) == len(set(pids)), warns
