@@ -844,38 +844,33 @@ static void hsts_decide(request_rec *r, hsts_req *rq)
 }
 
 #ifdef HSTS_HAVE_RESPONSE_BUCKETS
-/* An interim response (1xx) that passes before the final one: the same
- * header as a final response would get, in the response's own headers.
- * Returns non-zero when the brigade held one: the final response is
- * still to come, and is decided when it does. */
+/* An interim response (1xx, as a response bucket: 103 Early Hints, or the
+ * 101 of a protocol switch that mod_http2 turns into the 200 of an
+ * extended CONNECT) passes before the final one: it gets the header a
+ * final response would get, in its own headers.  Returns non-zero for
+ * such a brigade: the final response is still to come. */
 static int hsts_interim(request_rec *r, const hsts_req *rq,
                         apr_bucket_brigade *bb)
 {
-    apr_bucket *b;
-    int seen = 0;
+    apr_bucket *b = APR_BRIGADE_FIRST(bb);
+    ap_bucket_response *resp;
+    hsts_decision d;
 
-    for (b = APR_BRIGADE_FIRST(bb); b != APR_BRIGADE_SENTINEL(bb);
-         b = APR_BUCKET_NEXT(b)) {
-        ap_bucket_response *resp;
-        hsts_decision d;
-
-        if (!AP_BUCKET_IS_RESPONSE(b)) {
-            continue;
-        }
-        resp = b->data;
-        if (!ap_is_HTTP_INFO(resp->status)) {
-            return 0;
-        }
-        seen = 1;
-        hsts_choose(r, rq, resp->headers, NULL, &d);
-        if (d.rule && d.value) {
+    if (b == APR_BRIGADE_SENTINEL(bb) || !AP_BUCKET_IS_RESPONSE(b)) {
+        return 0;
+    }
+    resp = b->data;
+    if (!ap_is_HTTP_INFO(resp->status)) {
+        return 0;
+    }
+    hsts_choose(r, rq, resp->headers, NULL, &d);
+    if (d.rule) {
+        apr_table_unset(resp->headers, HSTS_HEADER);
+        if (d.value) {
             apr_table_setn(resp->headers, HSTS_HEADER, d.value);
         }
-        else if (d.rule) {
-            apr_table_unset(resp->headers, HSTS_HEADER);
-        }
     }
-    return seen;
+    return 1;
 }
 #endif
 

@@ -52,6 +52,15 @@ def modules_dir():
     return apxs_query("LIBEXECDIR")
 
 
+@functools.lru_cache(maxsize=None)
+def httpd_version():
+    """The release under test, e.g. (2, 4, 71); trunk says (2, 5, 1)."""
+    out = run([httpd_binary(), "-v"]).stdout
+    m = re.search(r"Apache/(\d+)\.(\d+)\.(\d+)", out)
+    assert m, out
+    return tuple(int(x) for x in m.groups())
+
+
 def free_ports(n):
     """n distinct free loopback ports: every probe socket stays open until
     all are picked, or the kernel may hand out the same port twice."""

@@ -65,11 +65,15 @@ def test_ip_host_note(httpd):
     assert line.endswith(" ip-host"), line
 
 
-def test_ip_literal_in_host_header(httpd):
-    res = httpd.raw(b"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\n"
-                    b"Connection: close\r\n\r\n")
+@pytest.mark.parametrize("host", [b"127.0.0.1", b"[::1]", b"[::1]:443",
+                                  b"[2001:db8::7]", b"LOCALHOST."])
+def test_ip_literal_in_host_header(httpd, host):
+    tag = b"ip-literal-" + host.hex().encode()
+    res = httpd.raw(b"GET /?" + tag + b" HTTP/1.1\r\nHost: " + host
+                    + b"\r\nConnection: close\r\n\r\n")
     assert res.status == 200, res
     assert res.sts == [], res
+    assert httpd.access_line(tag.decode()).endswith(" ip-host")
 
 
 def test_plain_http_to_tls_port(httpd):
