@@ -106,20 +106,11 @@ APR_DECLARE_OPTIONAL_FN(char *, ssl_var_lookup,
 #define HSTS_HEADER "Strict-Transport-Security"
 #define HSTS_NOTE   "hsts"
 
-/* What a request carries from one hook to the next (its request_config;
- * an internal redirect shares the original's). */
+/* What a connection is known to be, worked out when first needed. */
 typedef struct {
-    const request_rec *decided; /* the response the header was set for */
-    const request_rec *noted;   /* whose notes hold our note */
-    int read;                   /* httpd read the request and chose its
-                                 * vhost: it reached post_read_request */
-    int vouched;                /* HTTPS=on when it was read */
-} hsts_req;
-
-/* What a TLS connection told us of the host it is for, worked out the
- * first time a response needs it. */
-typedef struct {
-    const char *sni;            /* NULL: the client named no host */
+    int tls;                    /* a TLS connection stays TLS */
+    int sni_known;
+    const char *sni;            /* the host named in the handshake, if any */
     server_rec *server;         /* the vhost that name selects */
 } hsts_conn;
 
@@ -474,13 +465,32 @@ static const char *hsts_cmd_preload_check(cmd_parms *cmd, void *mconfig,
 
 /* -- the request path -------------------------------------------------- */
 
+static hsts_conn *hsts_conn_get(conn_rec *c)
+{
+    hsts_conn *hc = ap_get_module_config(c->conn_config, &hsts_module);
+
+    if (!hc) {
+        hc = apr_pcalloc(c->pool, sizeof(*hc));
+        ap_set_module_config(c->conn_config, &hsts_module, hc);
+    }
+    return hc;
+}
+
+/* Only "TLS" is remembered: before 2.4.64 a plain connection could still
+ * turn TLS (RFC 2817 upgrade, SSLEngine optional). */
 static int hsts_conn_is_tls(conn_rec *c)
 {
+    hsts_conn *hc = hsts_conn_get(c);
+
+    if (!hc->tls) {
 #ifdef HSTS_HAVE_AP_SSL
-    return ap_ssl_conn_is_ssl(c);
+        hc->tls = ap_ssl_conn_is_ssl(c);
 #else
-    return hsts_ssl_is_https && hsts_ssl_is_https(c->master ? c->master : c);
+        hc->tls = hsts_ssl_is_https
+                  && hsts_ssl_is_https(c->master ? c->master : c);
 #endif
+    }
+    return hc->tls;
 }
 
 static int hsts_server_is_named(const server_rec *s, const char *name)
@@ -523,10 +533,9 @@ static int hsts_sni_match(void *baton, conn_rec *c, server_rec *s)
 static server_rec *hsts_sni_server(conn_rec *c, const char **sni)
 {
     conn_rec *tc = c->master ? c->master : c;
-    hsts_conn *hc = ap_get_module_config(c->conn_config, &hsts_module);
+    hsts_conn *hc = hsts_conn_get(c);
 
-    if (!hc) {
-        hc = apr_pcalloc(c->pool, sizeof(*hc));
+    if (!hc->sni_known) {
 #ifdef HSTS_HAVE_AP_SSL
         hc->sni = ap_ssl_var_lookup(c->pool, tc->base_server, tc, NULL,
                                     "SSL_TLS_SNI");
@@ -544,7 +553,7 @@ static server_rec *hsts_sni_server(conn_rec *c, const char **sni)
         else {
             hc->sni = NULL;
         }
-        ap_set_module_config(c->conn_config, &hsts_module, hc);
+        hc->sni_known = 1;
     }
     *sni = hc->sni;
     return hc->server;
@@ -726,9 +735,18 @@ static const char *hsts_foreign(const apr_table_t *first,
     return v ? v : then ? apr_table_get(then, HSTS_HEADER) : NULL;
 }
 
-static void hsts_choose(request_rec *r, const hsts_req *rq,
-                        const apr_table_t *first, const apr_table_t *then,
-                        hsts_decision *d)
+/* HTTPS=on as it stood when the request had been read: a TLS proxy in
+ * front, vouched for by the admin (hsts_post_read_request). */
+static int hsts_vouched(const request_rec *r)
+{
+    while (r->prev) {
+        r = r->prev;    /* an internal redirect: the original's word */
+    }
+    return ap_get_module_config(r->request_config, &hsts_module) != NULL;
+}
+
+static void hsts_choose(request_rec *r, const apr_table_t *first,
+                        const apr_table_t *then, hsts_decision *d)
 {
     conn_rec *c = r->connection;
     const hsts_dir_conf *conf = ap_get_module_config(r->per_dir_config,
@@ -739,9 +757,10 @@ static void hsts_choose(request_rec *r, const hsts_req *rq,
 
     d->value = d->foreign = d->clamped = NULL;
     d->host = r->hostname;
-    /* httpd did not choose the vhost from a Host: r->server is just the
-     * address's default.  The client named its host in the handshake. */
-    if (tls && (!rq->read || !d->host)) {
+    /* No Host was read (an error while reading the request, or none
+     * sent): r->server is just the address's default.  The client named
+     * its host in the handshake. */
+    if (tls && !d->host) {
         s = hsts_sni_server(c, &d->host);
         if (s) {
             conf = ap_get_module_config(s->lookup_defaults, &hsts_module);
@@ -755,7 +774,7 @@ static void hsts_choose(request_rec *r, const hsts_req *rq,
     if (keep || APLOGrdebug(r)) {
         d->foreign = hsts_foreign(first, then);
     }
-    if (!tls && !rq->vouched) {
+    if (!tls && !hsts_vouched(r)) {
         d->what = "plain-http";     /* RFC 6797 7.2, whoever set it */
         return;
     }
@@ -794,12 +813,11 @@ static void hsts_choose(request_rec *r, const hsts_req *rq,
     }
 }
 
-static void hsts_decide(request_rec *r, hsts_req *rq)
+static void hsts_decide(request_rec *r)
 {
     hsts_decision d;
-    const char *note;
 
-    hsts_choose(r, rq, r->err_headers_out, r->headers_out, &d);
+    hsts_choose(r, r->err_headers_out, r->headers_out, &d);
     if (!d.rule) {
         return;
     }
@@ -808,7 +826,7 @@ static void hsts_decide(request_rec *r, hsts_req *rq)
      * header filter (bench/RESULTS.md).  Nothing can drop headers_out
      * behind us: we run after the handler, and a response httpd turns
      * into an error comes back through here. */
-    if (!apr_is_empty_table(r->err_headers_out)) {
+    if (apr_table_elts(r->err_headers_out)->nelts) {
         apr_table_unset(r->err_headers_out, HSTS_HEADER);
     }
     if (d.value) {
@@ -820,17 +838,11 @@ static void hsts_decide(request_rec *r, hsts_req *rq)
     if (d.clamped) {
         hsts_warn_clamped(r, d.clamped, d.value);
     }
-    /* A redirect's note outranks the "plain-http" that follows it; a
-     * request's first note is new: addn, no scan. */
-    note = d.value ? NULL : apr_table_get(r->notes, HSTS_NOTE);
-    if (!note || strcmp(note, "redirect")) {
-        if (rq->noted == r) {
-            apr_table_setn(r->notes, HSTS_NOTE, d.what);
-        }
-        else {
-            apr_table_addn(r->notes, HSTS_NOTE, d.what);
-            rq->noted = r;
-        }
+    /* The note is new (hsts_insert_error_filter drops the one of a
+     * response httpd replaced): addn, no scan.  A redirect's note
+     * outranks the "plain-http" that follows it. */
+    if (d.value || !apr_table_get(r->notes, HSTS_NOTE)) {
+        apr_table_addn(r->notes, HSTS_NOTE, d.what);
     }
     if (APLOGrdebug(r)) {
         ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r,
@@ -849,8 +861,7 @@ static void hsts_decide(request_rec *r, hsts_req *rq)
  * extended CONNECT) passes before the final one: it gets the header a
  * final response would get, in its own headers.  Returns non-zero for
  * such a brigade: the final response is still to come. */
-static int hsts_interim(request_rec *r, const hsts_req *rq,
-                        apr_bucket_brigade *bb)
+static int hsts_interim(request_rec *r, apr_bucket_brigade *bb)
 {
     apr_bucket *b = APR_BRIGADE_FIRST(bb);
     ap_bucket_response *resp;
@@ -863,7 +874,7 @@ static int hsts_interim(request_rec *r, const hsts_req *rq,
     if (!ap_is_HTTP_INFO(resp->status)) {
         return 0;
     }
-    hsts_choose(r, rq, resp->headers, NULL, &d);
+    hsts_choose(r, resp->headers, NULL, &d);
     if (d.rule) {
         apr_table_unset(resp->headers, HSTS_HEADER);
         if (d.value) {
@@ -874,72 +885,72 @@ static int hsts_interim(request_rec *r, const hsts_req *rq,
 }
 #endif
 
-/* The filter decides once per response: rq->decided is the request
- * whose response got the header.  httpd replaces the request for an
- * internal redirect (ErrorDocument: f->r changes) and rebuilds the
- * headers when it turns a response into an error (413, 416:
- * hsts_insert_error_filter clears rq->decided). */
+/* The filter decides once per response: f->ctx is the request whose
+ * response got the header, so every further brigade of a large response
+ * costs a compare.  httpd replaces the request for an internal redirect
+ * (ErrorDocument: f->r changes) and rebuilds the headers when it turns a
+ * response into an error (413, 416: hsts_insert_error_filter clears
+ * f->ctx). */
 static apr_status_t hsts_out_filter(ap_filter_t *f, apr_bucket_brigade *bb)
 {
-    hsts_req *rq = f->ctx;
-
-    if (rq->decided != f->r) {
+    if (f->ctx != f->r) {
 #ifdef HSTS_HAVE_RESPONSE_BUCKETS
-        if (hsts_interim(f->r, rq, bb)) {
+        if (hsts_interim(f->r, bb)) {
             return ap_pass_brigade(f->next, bb);
         }
 #endif
-        hsts_decide(f->r, rq);
-        rq->decided = f->r;
+        hsts_decide(f->r);
+        f->ctx = f->r;
     }
     return ap_pass_brigade(f->next, bb);
 }
 
-/* Runs only when httpd sends an error response of its own. */
+/* Runs only when httpd sends an error response of its own: decide again,
+ * with a new note. */
 static void hsts_insert_error_filter(request_rec *r)
 {
-    hsts_req *rq = ap_get_module_config(r->request_config, &hsts_module);
+    const char *note = apr_table_get(r->notes, HSTS_NOTE);
+    ap_filter_t *f;
 
-    if (rq) {
-        rq->decided = NULL;
+    if (note && strcmp(note, "redirect")) {
+        apr_table_unset(r->notes, HSTS_NOTE);
+    }
+    for (f = r->output_filters; f; f = f->next) {
+        if (f->frec == hsts_filter_handle) {
+            f->ctx = NULL;
+            return;
+        }
     }
 }
 
 static int hsts_create_request(request_rec *r)
 {
-    hsts_req *rq;
-
     /* Subrequests share the main request's protocol filters, and an
      * internal redirect carries them over (with f->r updated). */
-    if (r->main) {
-        return DECLINED;
+    if (!r->main && !r->prev) {
+        ap_add_output_filter_handle(hsts_filter_handle, NULL, r,
+                                    r->connection);
     }
-    if (r->prev) {
-        ap_set_module_config(r->request_config, &hsts_module,
-                             ap_get_module_config(r->prev->request_config,
-                                                  &hsts_module));
-        return DECLINED;
-    }
-    rq = apr_pcalloc(r->pool, sizeof(*rq));
-    ap_set_module_config(r->request_config, &hsts_module, rq);
-    ap_add_output_filter_handle(hsts_filter_handle, rq, r, r->connection);
     return DECLINED;
 }
 
 /* The request has been read and its vhost chosen.  A TLS-terminating
  * proxy in front is vouched for with HTTPS=on, and only what is set by
- * now counts: the server and vhost-level SetEnvIf/SetEnvIfExpr (mod_setenvif
- * runs them in this phase) are the admin's, while everything a tenant's
- * .htaccess can do (SetEnv, SetEnvIf, RewriteRule [E=]) runs later. */
+ * now counts: the admin's server and vhost-level SetEnvIf and
+ * SetEnvIfExpr (mod_setenvif runs them in this phase); everything a
+ * tenant's .htaccess can do (SetEnv, SetEnvIf, RewriteRule [E=]) runs
+ * later.  The request's config slot keeps HTTPS's value when it is on
+ * (only on such plain-HTTP requests: nothing is allocated over TLS). */
 static int hsts_post_read_request(request_rec *r)
 {
-    hsts_req *rq = ap_get_module_config(r->request_config, &hsts_module);
     const char *https;
 
-    if (rq) {
-        rq->read = 1;
+    if (!hsts_conn_is_tls(r->connection)) {
         https = apr_table_get(r->subprocess_env, "HTTPS");
-        rq->vouched = https && !ap_cstr_casecmp(https, "on");
+        if (https && !ap_cstr_casecmp(https, "on")) {
+            ap_set_module_config(r->request_config, &hsts_module,
+                                 apr_pstrdup(r->pool, https));
+        }
     }
     return DECLINED;
 }
@@ -948,21 +959,21 @@ static int hsts_post_read_request(request_rec *r)
  * before authentication, so credentials are never asked for over HTTP. */
 static int hsts_redirect_hook(request_rec *r)
 {
-    const hsts_dir_conf *conf = ap_get_module_config(r->per_dir_config,
-                                                     &hsts_module);
-    const hsts_redirect *rd = conf ? conf->redirect : NULL;
-    const hsts_req *rq;
+    const hsts_dir_conf *conf;
+    const hsts_redirect *rd;
     const char *host, *path;
     char *url;
     apr_size_t len;
     int status;
 
-    if (!rd || !rd->args.on || r->main || r->prev || r->uri[0] != '/'
-        || !strncmp(r->uri, "/.well-known/acme-challenge/", 28)) {
+    if (hsts_conn_is_tls(r->connection)) {
         return DECLINED;
     }
-    rq = ap_get_module_config(r->request_config, &hsts_module);
-    if ((rq && rq->vouched) || hsts_conn_is_tls(r->connection)) {
+    conf = ap_get_module_config(r->per_dir_config, &hsts_module);
+    rd = conf ? conf->redirect : NULL;
+    if (!rd || !rd->args.on || r->main || r->prev || r->uri[0] != '/'
+        || !strncmp(r->uri, "/.well-known/acme-challenge/", 28)
+        || hsts_vouched(r)) {
         return DECLINED;
     }
     /* The request's host only if it is a host name that names this vhost
