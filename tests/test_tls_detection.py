@@ -97,3 +97,60 @@ def test_plain_keepalive_connection(httpd):
     assert len(heads) == 3, text
     assert [h.count("strict-transport-security:") for h in heads] \
         == [0, 1, 0], text
+
+
+def test_rfc2817_upgrade(server_factory):
+    """A plain connection that turns TLS (RFC 2817, SSLEngine optional):
+    the response to the upgrading request and the next ones go out over
+    TLS, with the header.  httpd 2.4.64 removed the upgrade: there the
+    connection stays plain and gets none."""
+    import socket
+    import ssl
+    h = server_factory("rfc2817")
+    h.write("index.html", "hi\n")
+    body = """
+<VirtualHost 127.0.0.1:%d>
+    ServerName hsts.test
+    DocumentRoot "%s"
+    SSLEngine optional
+    SSLCertificateFile "%s"
+    SSLCertificateKeyFile "%s"
+    HSTSPolicy "max-age=4242"
+</VirtualHost>
+""" % (h.plain_port, h.docroot, h.pki.cert, h.pki.key)
+    h.configure(h.base_conf() + body)
+    h.allowed.append(r"\[ssl:notice\].*AH10510")   # "no longer supported"
+    h.start()
+    try:
+        sock = socket.create_connection(("127.0.0.1", h.plain_port),
+                                        timeout=10)
+        sock.sendall(b"OPTIONS * HTTP/1.1\r\nHost: hsts.test\r\n"
+                     b"Upgrade: TLS/1.0\r\nConnection: Upgrade\r\n\r\n")
+        first = b""
+        while b"\r\n\r\n" not in first:
+            chunk = sock.recv(4096)
+            assert chunk, first
+            first += chunk
+        if harness.httpd_version() >= (2, 4, 64):
+            res = harness.Response.parse(first.decode("latin-1"))
+            assert res.status == 200 and res.sts == [], first
+            return
+        assert first.startswith(b"HTTP/1.1 101 "), first
+        ctx = ssl.create_default_context(cafile=h.pki.ca)
+        tls = ctx.wrap_socket(sock, server_hostname="hsts.test")
+        tls.sendall(b"GET / HTTP/1.1\r\nHost: hsts.test\r\n"
+                    b"Connection: close\r\n\r\n")
+        data = b""
+        while True:
+            chunk = tls.recv(65536)
+            if not chunk:
+                break
+            data += chunk
+        text = data.decode("latin-1")
+        # the OPTIONS answer, then the GET's, both over TLS
+        heads = [b for b in text.split("HTTP/1.1 ")[1:]]
+        assert len(heads) == 2, text
+        assert all(b.lower().count("strict-transport-security: "
+                                   "max-age=4242") == 1 for b in heads), text
+    finally:
+        h.stop()
