@@ -478,19 +478,26 @@ static hsts_conn *hsts_conn_get(conn_rec *c)
 
 /* Only "TLS" is remembered: before 2.4.64 a plain connection could still
  * turn TLS (RFC 2817 upgrade, SSLEngine optional). */
-static int hsts_conn_is_tls(conn_rec *c)
+static int hsts_conn_check_tls(conn_rec *c)
 {
     hsts_conn *hc = hsts_conn_get(c);
 
-    if (!hc->tls) {
 #ifdef HSTS_HAVE_AP_SSL
-        hc->tls = ap_ssl_conn_is_ssl(c);
+    hc->tls = ap_ssl_conn_is_ssl(c);
 #else
-        hc->tls = hsts_ssl_is_https
-                  && hsts_ssl_is_https(c->master ? c->master : c);
+    hc->tls = hsts_ssl_is_https
+              && hsts_ssl_is_https(c->master ? c->master : c);
 #endif
-    }
     return hc->tls;
+}
+
+/* Asked three times a request (two hooks and the filter): inline. */
+static APR_INLINE int hsts_conn_is_tls(conn_rec *c)
+{
+    const hsts_conn *hc = ap_get_module_config(c->conn_config,
+                                               &hsts_module);
+
+    return (hc && hc->tls) || hsts_conn_check_tls(c);
 }
 
 static int hsts_server_is_named(const server_rec *s, const char *name)
@@ -746,7 +753,7 @@ static int hsts_vouched(const request_rec *r)
 }
 
 static void hsts_choose(request_rec *r, const apr_table_t *first,
-                        const apr_table_t *then, hsts_decision *d)
+                        const apr_table_t *then, int debug, hsts_decision *d)
 {
     conn_rec *c = r->connection;
     const hsts_dir_conf *conf = ap_get_module_config(r->per_dir_config,
@@ -771,7 +778,7 @@ static void hsts_choose(request_rec *r, const apr_table_t *first,
         return;     /* no HSTSPolicy for this response: not ours */
     }
     keep = conf->upstream == HSTS_UPSTREAM_KEEP;
-    if (keep || APLOGrdebug(r)) {
+    if (keep || debug) {
         d->foreign = hsts_foreign(first, then);
     }
     if (!tls && !hsts_vouched(r)) {
@@ -816,8 +823,9 @@ static void hsts_choose(request_rec *r, const apr_table_t *first,
 static void hsts_decide(request_rec *r)
 {
     hsts_decision d;
+    int debug = APLOGrdebug(r);
 
-    hsts_choose(r, r->err_headers_out, r->headers_out, &d);
+    hsts_choose(r, r->err_headers_out, r->headers_out, debug, &d);
     if (!d.rule) {
         return;
     }
@@ -844,7 +852,7 @@ static void hsts_decide(request_rec *r)
     if (d.value || !apr_table_get(r->notes, HSTS_NOTE)) {
         apr_table_addn(r->notes, HSTS_NOTE, d.what);
     }
-    if (APLOGrdebug(r)) {
+    if (debug) {
         ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r,
                       "%s for %s (status %d, host %s): %s; policy from %s%s",
                       d.what, r->uri ? r->uri : "-", r->status,
@@ -874,7 +882,7 @@ static int hsts_interim(request_rec *r, apr_bucket_brigade *bb)
     if (!ap_is_HTTP_INFO(resp->status)) {
         return 0;
     }
-    hsts_choose(r, resp->headers, NULL, &d);
+    hsts_choose(r, resp->headers, NULL, APLOGrdebug(r), &d);
     if (d.rule) {
         apr_table_unset(resp->headers, HSTS_HEADER);
         if (d.value) {
