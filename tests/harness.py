@@ -8,6 +8,7 @@ unexpected [warn]/[error] lines.
 """
 
 import functools
+import json
 import os
 import re
 import shutil
@@ -297,6 +298,14 @@ class Httpd:
         res = run([httpd_binary(), "-t", "-f", self.conf_path],
                   env=httpd_env())
         return res.returncode, res.stdout + res.stderr
+
+    def dump_hsts(self):
+        """apachectl -t -D DUMP_HSTS: (returncode, the JSON objects, the
+        whole output).  Every line of standard output must be JSON."""
+        res = run([httpd_binary(), "-t", "-D", "DUMP_HSTS", "-f",
+                   self.conf_path], env=httpd_env())
+        objs = [json.loads(l) for l in res.stdout.splitlines() if l.strip()]
+        return res.returncode, objs, res.stdout + res.stderr
 
     def assert_config_error(self, text, *needles):
         """apachectl -t refuses `text`, naming this config file, the line
