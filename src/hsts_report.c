@@ -774,7 +774,9 @@ int hsts_check_config(apr_pool_t *ptemp, server_rec *s, int *reach)
     hsts_say_rest(&ck);
     if (ck.problems && ck.mode == HSTS_PRELOAD_STRICT) {
         /* `apachectl -t -D DUMP_HSTS` lists them all, even now */
-        hsts_test_config(ptemp, s);
+        if (ap_state_query(AP_SQ_RUN_MODE) != AP_SQ_RM_NORMAL) {
+            hsts_test_config(ptemp, s);
+        }
         ap_log_error(APLOG_MARK, APLOG_CRIT, 0, s, "HSTSPreloadCheck strict: "
                      "%d preload problem(s), refusing to start; `apachectl "
                      "-t -D DUMP_HSTS` lists each in its vhost's or "
