@@ -520,9 +520,29 @@ static const char *hsts_section_label(apr_pool_t *p, const hsts_section *hs)
                           hs->cd->d ? hs->cd->d : "");
 }
 
+/* httpd puts the main server's sections first in each vhost's lists:
+ * those were seen with the main server. */
+static int hsts_inherited(const apr_array_header_t *list,
+                          const apr_array_header_t *main)
+{
+    if (!list || !main) {
+        return 0;
+    }
+    if (list == main || (list->nelts >= main->nelts
+                         && !memcmp(list->elts, main->elts,
+                                    (apr_size_t)main->nelts
+                                    * sizeof(void *)))) {
+        return main->nelts;
+    }
+    return 0;
+}
+
+/* The sections in `list` but for those `inherited` from the main server,
+ * which were seen with it. */
 static void hsts_collect_list(apr_hash_t *seen, apr_array_header_t *out,
                               const server_rec *s,
-                              const apr_array_header_t *list, int from,
+                              const apr_array_header_t *list,
+                              const apr_array_header_t *inherited,
                               const char *kind, const char *kind_re)
 {
     ap_conf_vector_t **secs;
@@ -532,7 +552,7 @@ static void hsts_collect_list(apr_hash_t *seen, apr_array_header_t *out,
         return;
     }
     secs = (ap_conf_vector_t **)list->elts;
-    for (i = from; i < list->nelts; i++) {
+    for (i = hsts_inherited(list, inherited); i < list->nelts; i++) {
         const hsts_dir_conf *dc = ap_get_module_config(secs[i],
                                                        &hsts_module);
         core_dir_config *cd = ap_get_core_module_config(secs[i]);
@@ -550,27 +570,14 @@ static void hsts_collect_list(apr_hash_t *seen, apr_array_header_t *out,
         }
         /* <Files> and <If> nested in a <Directory> */
         if (cd->sec_file != list) {
-            hsts_collect_list(seen, out, s, cd->sec_file, 0, "<Files",
+            hsts_collect_list(seen, out, s, cd->sec_file, NULL, "<Files",
                               "<FilesMatch");
         }
         if (cd->sec_if != list) {
-            hsts_collect_list(seen, out, s, cd->sec_if, 0, "<If", "<If");
+            hsts_collect_list(seen, out, s, cd->sec_if, NULL, "<If",
+                              "<If");
         }
     }
-}
-
-/* httpd puts the main server's sections first in each vhost's lists:
- * those were seen with the main server. */
-static int hsts_inherited(const apr_array_header_t *list,
-                          const apr_array_header_t *main)
-{
-    if (list && main && list != main && main->nelts
-        && list->nelts >= main->nelts
-        && !memcmp(list->elts, main->elts,
-                   (apr_size_t)main->nelts * sizeof(void *))) {
-        return main->nelts;
-    }
-    return list == main ? (main ? main->nelts : 0) : 0;
 }
 
 static apr_array_header_t *hsts_collect_sections(apr_pool_t *p,
@@ -587,24 +594,19 @@ static apr_array_header_t *hsts_collect_sections(apr_pool_t *p,
         core_server_config *core = ap_get_core_module_config(
             s->module_config);
         core_dir_config *top = ap_get_core_module_config(s->lookup_defaults);
-        int is_main = s == main;
+        int vhost = s != main;
 
         hsts_collect_list(seen, out, s, core->sec_dir,
-                          is_main ? 0 : hsts_inherited(core->sec_dir,
-                                                       mcore->sec_dir),
-                          "<Directory", "<DirectoryMatch");
+                          vhost ? mcore->sec_dir : NULL, "<Directory",
+                          "<DirectoryMatch");
         hsts_collect_list(seen, out, s, core->sec_url,
-                          is_main ? 0 : hsts_inherited(core->sec_url,
-                                                       mcore->sec_url),
-                          "<Location", "<LocationMatch");
+                          vhost ? mcore->sec_url : NULL, "<Location",
+                          "<LocationMatch");
         hsts_collect_list(seen, out, s, top->sec_file,
-                          is_main ? 0 : hsts_inherited(top->sec_file,
-                                                       mtop->sec_file),
-                          "<Files", "<FilesMatch");
+                          vhost ? mtop->sec_file : NULL, "<Files",
+                          "<FilesMatch");
         hsts_collect_list(seen, out, s, top->sec_if,
-                          is_main ? 0 : hsts_inherited(top->sec_if,
-                                                       mtop->sec_if),
-                          "<If", "<If");
+                          vhost ? mtop->sec_if : NULL, "<If", "<If");
     }
     return out;
 }
