@@ -384,8 +384,7 @@ static void hsts_put_json(apr_file_t *out, const char *s)
 /* How many findings of one kind were seen, for the summary line. */
 typedef struct {
     const char *kind;
-    const char *prefix;         /* what the log lines of the kind start with */
-    int level;
+    int level;                  /* HSTS_PROBLEM, HSTS_HINT, HSTS_WARNING */
     int count;
 } hsts_tally;
 
@@ -427,11 +426,22 @@ static void hsts_check_init(hsts_check *ck, apr_pool_t *pool,
 static const char *const hsts_level_names[] = { "problem", "hint",
                                                 "warning" };
 
+static int hsts_log_level(const hsts_check *ck, int level)
+{
+    return level == HSTS_PROBLEM && ck->mode == HSTS_PRELOAD_STRICT
+           ? APLOG_ERR : APLOG_WARNING;
+}
+
+static const char *hsts_log_prefix(int level)
+{
+    return level == HSTS_WARNING ? "" : level == HSTS_HINT
+           ? "HSTSPreloadCheck: hint: " : "HSTSPreloadCheck: ";
+}
+
 /* Counts a finding; non-zero when it is to be told in full: always in
  * DUMP_HSTS, in the log for the first HSTS_LOG_FIRST of its kind. */
 static int hsts_tell(hsts_check *ck, const char *kind, int level)
 {
-    const char *prefix;
     int i;
 
     if (level == HSTS_PROBLEM) {
@@ -447,13 +457,8 @@ static int hsts_tell(hsts_check *ck, const char *kind, int level)
         if (i == HSTS_KINDS_MAX) {
             return 1;
         }
-        prefix = level == HSTS_WARNING ? "" : level == HSTS_HINT
-                 ? "HSTSPreloadCheck: hint: " : "HSTSPreloadCheck: ";
         ck->tallies[i].kind = kind;
-        ck->tallies[i].prefix = prefix;
-        ck->tallies[i].level = level == HSTS_PROBLEM
-                               && ck->mode == HSTS_PRELOAD_STRICT
-                               ? APLOG_ERR : APLOG_WARNING;
+        ck->tallies[i].level = level;
         ck->tallies[i].count = 0;
         ck->kinds++;
     }
@@ -473,15 +478,9 @@ static void hsts_say(hsts_check *ck, const server_rec *s, const char *kind,
         apr_file_putc('}', ck->out);
         return;
     }
-    if (level == HSTS_WARNING) {
-        ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s, "%s", text);
-        return;
-    }
-    ap_log_error(APLOG_MARK, level == HSTS_PROBLEM
-                 && ck->mode == HSTS_PRELOAD_STRICT ? APLOG_ERR
-                                                    : APLOG_WARNING,
-                 0, s, "HSTSPreloadCheck: %s%s: %s",
-                 level == HSTS_HINT ? "hint: " : "", where, text);
+    ap_log_error(APLOG_MARK, hsts_log_level(ck, level), 0, s, "%s%s%s%s",
+                 hsts_log_prefix(level), where ? where : "",
+                 where ? ": " : "", text);
 }
 
 /* One line per kind of finding the log did not name in full. */
@@ -493,10 +492,11 @@ static void hsts_say_rest(hsts_check *ck)
         const hsts_tally *t = &ck->tallies[i];
 
         if (t->count > HSTS_LOG_FIRST) {
-            ap_log_error(APLOG_MARK, t->level, 0, ck->main, "%s%d more "
-                         "like the above (%s) not named here; `apachectl "
-                         "-t -D DUMP_HSTS` lists every one in its vhost's "
-                         "or section's \"findings\"", t->prefix,
+            ap_log_error(APLOG_MARK, hsts_log_level(ck, t->level), 0,
+                         ck->main, "%s%d more like the above (%s) not "
+                         "named here; `apachectl -t -D DUMP_HSTS` lists "
+                         "every one in its vhost's or section's "
+                         "\"findings\"", hsts_log_prefix(t->level),
                          t->count - HSTS_LOG_FIRST, t->kind);
         }
     }
