@@ -19,8 +19,9 @@ the same names.  Four variants of the same vhosts:
 
 and times, for each, `apache2 -t` and (mod_hsts variants)
 `apache2 -t -D DUMP_HSTS` BENCH_CONFIG_RUNS times (default 5; 3 at 50,000
-vhosts and above), reporting the median wall time and the peak RSS of
-the process (from wait4).  It prints the ratios against `none` and the
+vhosts and above), reporting the median CPU time (user + system, from
+wait4: on a shared machine it moves far less than the wall time, also
+given) and the peak RSS of the process.  It prints the ratios against `none` and the
 growth from one size to the next (10x the vhosts should cost about 10x
 the time), and writes the table into bench/RESULTS.md between its
 markers (BENCH_RESULTS: another file, or empty for none).  Figures only:
@@ -114,7 +115,8 @@ def write_config(d, pki, n, variant, ports):
 
 
 def timed(cmd):
-    """(seconds, peak RSS in kB, return code, output) of one run."""
+    """(wall seconds, CPU seconds, peak RSS in kB, return code, output)
+    of one run."""
     start = time.perf_counter()
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE,
                             stderr=subprocess.STDOUT,
@@ -126,7 +128,8 @@ def timed(cmd):
     _, status, usage = os.wait4(proc.pid, 0)
     proc.returncode = os.waitstatus_to_exitcode(status)
     seconds = time.perf_counter() - start
-    return seconds, usage.ru_maxrss, proc.returncode, b"".join(out)
+    return (seconds, usage.ru_utime + usage.ru_stime, usage.ru_maxrss,
+            proc.returncode, b"".join(out))
 
 
 def measure(pki, n, variant, ports):
@@ -140,19 +143,20 @@ def measure(pki, n, variant, ports):
         if variant in HSTS_VARIANTS:
             kinds.append(("dump", ["-D", "DUMP_HSTS"]))
         for kind, extra in kinds:
-            times, rss = [], []
+            times, cpus, rss = [], [], []
             for _ in range(runs_for(n)):
-                secs, kb, rc, out = timed([harness.httpd_binary(), "-t",
-                                           "-f", conf] + extra)
+                secs, cpu, kb, rc, out = timed([harness.httpd_binary(), "-t",
+                                                "-f", conf] + extra)
                 if rc != 0:
                     raise RuntimeError("%s -t failed for %s/%d:\n%s"
                                        % (harness.httpd_binary(), variant,
                                           n, out[-3000:].decode(
                                               "latin-1")))
                 times.append(secs)
+                cpus.append(cpu)
                 rss.append(kb)
-            res[kind] = (statistics.median(times), max(rss),
-                         (min(times), max(times)))
+            res[kind] = (statistics.median(cpus), max(rss),
+                         (min(cpus), max(cpus)), statistics.median(times))
             if kind == "t":
                 res["log_lines"] = len([l for l in out.splitlines()
                                         if b"[hsts:" in l])
@@ -164,16 +168,17 @@ def measure(pki, n, variant, ports):
 
 
 def table(results):
-    lines = ["| vhosts (TLS + plain) | variant | `-t` median s (min-max) "
-             "| vs. none | growth | peak RSS MB | vs. none | `-t -D "
-             "DUMP_HSTS` median s | peak RSS MB | mod_hsts log lines |",
-             "|---|---|---|---|---|---|---|---|---|---|"]
+    lines = ["| vhosts (TLS + plain) | variant | `-t` CPU s, median "
+             "(min-max) | vs. none | growth | `-t` wall s | peak RSS MB "
+             "| vs. none | `-t -D DUMP_HSTS` CPU s | its peak RSS MB "
+             "| mod_hsts log lines |",
+             "|---|---|---|---|---|---|---|---|---|---|---|"]
     prev = {}
     for n in SIZES:
         base = results[(n, "none")]
         for v in VARIANTS:
             r = results[(n, v)]
-            t, kb, (lo, hi) = r["t"]
+            t, kb, (lo, hi), wall = r["t"]
             growth = ""
             if v in prev:
                 p_n, p_t = prev[v]
@@ -181,11 +186,11 @@ def table(results):
             prev[v] = (n, t)
             dump = r.get("dump")
             lines.append(
-                "| %d + %d | %s | %.2f (%.2f-%.2f) | %s | %s | %.0f | %s "
-                "| %s | %s | %s |"
+                "| %d + %d | %s | %.2f (%.2f-%.2f) | %s | %s | %.2f | %.0f "
+                "| %s | %s | %s | %s |"
                 % (n, n, v, t, lo, hi,
                    "" if v == "none" else "%.2f" % (t / base["t"][0]),
-                   growth, kb / 1024.0,
+                   growth, wall, kb / 1024.0,
                    "" if v == "none" else "%.2f" % (kb / base["t"][1]),
                    "%.2f" % dump[0] if dump else "",
                    "%.0f" % (dump[1] / 1024.0) if dump else "",
@@ -219,9 +224,9 @@ def main():
                 print("%6d vhosts, %-8s ..." % (n, v), end=" ", flush=True)
                 r = measure(pki, n, v, ports)
                 results[(n, v)] = r
-                print("-t %.2f s, %.0f MB%s" % (
+                print("-t %.2f s CPU, %.0f MB%s" % (
                     r["t"][0], r["t"][1] / 1024.0,
-                    "; DUMP_HSTS %.2f s, %.0f MB, %d vhost lines"
+                    "; DUMP_HSTS %.2f s CPU, %.0f MB, %d vhost lines"
                     % (r["dump"][0], r["dump"][1] / 1024.0, r["dump_lines"])
                     if "dump" in r else ""))
     finally:
@@ -230,11 +235,10 @@ def main():
                            capture_output=True, text=True).stdout
     m = re.search(r"Apache/([\d.]+)", httpd)
     head = ("Measured %s on %s (%d cores), httpd %s; median of %s runs "
-            "per figure (%s at 50,000 vhosts and above), peak RSS the "
-            "largest seen."
+            "per figure, peak RSS the largest seen."
             % (datetime.date.today().isoformat(), platform.node() or "?",
                os.cpu_count() or 0, m.group(1) if m else "?",
-               RUNS or 5, RUNS or 3))
+               RUNS or "5 (3 at 50,000 vhosts and above)"))
     body = head + "\n\n" + table(results) + "\n"
     print()
     print(body)
