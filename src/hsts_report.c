@@ -63,7 +63,8 @@ static const hsts_rule *hsts_server_rule(const server_rec *s)
  * inherits the main server's; mod_ssl also turns TLS on, without
  * SSLEngine, for a server whose protocol is https (`Listen 443`, `Listen
  * ... https`, `Protocol https`) that has a certificate; mod_tls'
- * TLSEngine names the ports to serve TLS on.  `SSLEngine optional` is not
+ * TLSEngine names the addresses to serve TLS on, and mod_tls matches a
+ * vhost to them by port, as done here.  `SSLEngine optional` is not
  * TLS: connections start in plain HTTP (RFC 2817 upgrades, which
  * browsers never ask for; httpd 2.4.64 dropped them). */
 #define HSTS_ENGINE_UNSET    0
