@@ -395,8 +395,8 @@ typedef struct {
     apr_pool_t *pool;           /* lives as long as the check */
     apr_pool_t *p;              /* scratch: per line when dumping */
     server_rec *main;
-    hsts_tls_map tls;
-    hsts_twins *twins;          /* made when a preload vhost needs it */
+    hsts_tls_map *tls;          /* made when first needed */
+    hsts_twins *twins;          /* likewise */
     int mode;
     int problems;
     hsts_tally tallies[HSTS_KINDS_MAX];
@@ -417,7 +417,15 @@ static void hsts_check_init(hsts_check *ck, apr_pool_t *pool,
     ck->main = main;
     ck->mode = sconf->preload_check == HSTS_UNSET ? HSTS_PRELOAD_WARN
                                                   : sconf->preload_check;
-    hsts_tls_map_make(pool, &ck->tls);
+}
+
+static int hsts_is_tls(hsts_check *ck, server_rec *s)
+{
+    if (!ck->tls) {
+        ck->tls = apr_palloc(ck->pool, sizeof(*ck->tls));
+        hsts_tls_map_make(ck->pool, ck->tls);
+    }
+    return hsts_vhost_is_tls(ck->tls, s);
 }
 
 #define HSTS_PROBLEM 0
@@ -685,11 +693,11 @@ static void hsts_check_vhost(hsts_check *ck, server_rec *s)
                      hsts_rule_where(ck, s, rule), findings[i].text);
         }
     }
-    if (!s->server_hostname || !hsts_vhost_is_tls(&ck->tls, s)) {
+    if (!s->server_hostname || !hsts_is_tls(ck, s)) {
         return;
     }
     if (!ck->twins) {
-        ck->twins = hsts_twins_make(ck->pool, &ck->tls, ck->main);
+        ck->twins = hsts_twins_make(ck->pool, ck->tls, ck->main);
     }
     twin = hsts_twin_of(ck->p, ck->twins, s->server_hostname);
     if (twin == HSTS_TWIN_REDIRECT) {
@@ -1035,7 +1043,7 @@ void hsts_test_config(apr_pool_t *pconf, server_rec *main)
         apr_file_printf(out, ",\"line\":%u,\"main_server\":%s,\"tls\":%s,"
                         "\"policy\":", s->defn_line_number,
                         hsts_json_bool(!s->defn_name),
-                        hsts_json_bool(hsts_vhost_is_tls(&ck.tls, s)));
+                        hsts_json_bool(hsts_is_tls(&ck, s)));
         hsts_put_policy(out, rule);
         apr_file_printf(out, ",\"upstream\":\"%s\",\"redirect\":",
                         dc && dc->upstream == HSTS_UPSTREAM_KEEP ? "keep"
