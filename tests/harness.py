@@ -317,6 +317,23 @@ class Httpd:
             assert needle in out, out
         return out
 
+    def assert_start_refused(self, needle):
+        """httpd, started for real, exits with `needle` in its log.
+        (start() would race: httpd opens its ports after its first
+        reading of the configuration, and refuses on the second.)"""
+        proc = subprocess.Popen([httpd_binary(), "-f", self.conf_path,
+                                 "-DFOREGROUND"], stdout=subprocess.DEVNULL,
+                                stderr=subprocess.DEVNULL, env=httpd_env())
+        try:
+            rc = proc.wait(timeout=START_TIMEOUT * 4)
+        except subprocess.TimeoutExpired:
+            proc.send_signal(signal.SIGTERM)
+            proc.wait()
+            raise AssertionError("httpd started:\n" + self.read_log())
+        log = self.read_log()
+        assert rc != 0 and needle in log, log
+        return log
+
     def start(self):
         if os.path.exists(self.error_log):
             self.log_offset = os.path.getsize(self.error_log)

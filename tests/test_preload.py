@@ -3,12 +3,8 @@ message naming the vhost, the file and line, and the rule; strict refuses
 to start on a problem."""
 
 import re
-import signal
-import subprocess
 
 import pytest
-
-import harness
 
 GOOD = "max-age=31536000; includeSubDomains; preload"
 
@@ -105,27 +101,8 @@ def test_strict_refuses(h):
         in out, out
     assert "2 preload problem(s), refusing to start" in out, out
     h.allowed += [r"\[hsts:(error|crit)\].*HSTSPreloadCheck"]
-    assert_start_refused(h)
+    h.assert_start_refused("refusing to start")
 
-
-def assert_start_refused(h):
-    """httpd, started for real, exits with the refusal.  (Waiting for the
-    port would race: httpd binds it after its first reading of the
-    configuration and refuses on the second.)"""
-    proc = subprocess.Popen([harness.httpd_binary(), "-f", h.conf_path,
-                             "-DFOREGROUND"], stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL,
-                            env=harness.httpd_env())
-    try:
-        rc = proc.wait(timeout=60)
-    except subprocess.TimeoutExpired:
-        proc.send_signal(signal.SIGTERM)
-        proc.wait()
-        raise AssertionError("httpd started despite HSTSPreloadCheck "
-                             "strict:\n" + h.read_log())
-    log = h.read_log()
-    assert rc != 0 and "refusing to start" in log, log
-    return log
 
 
 def test_strict_hints_only_start(h):

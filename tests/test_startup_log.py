@@ -10,7 +10,6 @@ import re
 import pytest
 
 import harness
-from test_preload import assert_start_refused
 
 N = 12          # vhosts with the same finding
 FIRST = 5       # named in full
@@ -92,7 +91,7 @@ def test_strict_counts_every_problem_and_refuses(h):
     assert rc != 0 and "refusing to start" in out, out
     assert len(findings(objs, "preload-max-age-short")) == N, out
     h.allowed += [r"\[hsts:(error|crit)\].*HSTSPreloadCheck"]
-    log = assert_start_refused(h)
+    log = h.assert_start_refused("refusing to start")
     assert len(lines_with(log, "[hsts:error]")) == FIRST + 1, log
 
 
