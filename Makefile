@@ -10,7 +10,10 @@
 #   make stress     load, graceful restarts, a dead backend (wrk; the count
 #                   in STRESS_REQUESTS, 200000)
 #   make bench      instructions per request (callgrind), throughput (wrk,
-#                   h2load), memory; prints figures, asserts nothing
+#                   h2load), memory, then bench-config; prints figures,
+#                   asserts nothing; tables in bench/RESULTS.md
+#   make bench-config  apachectl -t and DUMP_HSTS at 1k/10k/50k vhosts
+#                   (BENCH_CONFIG_SIZES), with and without mod_hsts
 #   make clean
 
 APXS ?= $(shell command -v apxs 2>/dev/null || command -v apxs2 2>/dev/null \
@@ -31,8 +34,8 @@ PURE = src/hsts_policy.c src/hsts_rollout.c src/hsts_url.c
 
 MODS_AVAILABLE = /etc/apache2/mods-available
 
-.PHONY: all install test unit pytest demo bench fuzz asan stress valgrind \
-        clean deps-test deps-demo deps-bench deps-fuzz
+.PHONY: all install test unit pytest demo bench bench-config fuzz asan \
+        stress valgrind clean deps-test deps-demo deps-bench deps-fuzz
 
 all: .libs/mod_hsts.so
 
@@ -126,6 +129,11 @@ bench: deps-bench
 	    bench/.libs/mod_hsts_floor_out.so \
 	    bench/.libs/mod_hsts_floor_filter.so
 	$(PYTHON) bench/bench.py
+	$(PYTHON) bench/config_scale.py
+
+bench-config: deps-bench
+	$(MAKE) all
+	$(PYTHON) bench/config_scale.py
 
 # The module built with AddressSanitizer and UBSan in build/asan, httpd
 # started with the sanitizer runtime preloaded; any report fails the run.

@@ -34,8 +34,9 @@ Environment: BENCH_LAYOUTS (request pool layouts per callgrind run,
 default 512: every 8-byte offset of a 4 KB page),
 BENCH_SECONDS (per throughput run, default 10), BENCH_ROUNDS (default 5;
 0 skips throughput),
-BENCH_OUT (also write the Markdown results there), BENCH_README (the
-README whose marked sections get the results; empty: none).
+BENCH_OUT (also write the Markdown results there), BENCH_RESULTS (the
+file whose marked sections get the results, bench/RESULTS.md; empty:
+none).
 """
 
 import datetime
@@ -410,9 +411,9 @@ def throughput(pki, key, http2):
         h.cleanup()
 
 
-def update_readme(path, parts):
-    """Put each part between its markers in the README (`<!-- begin: make
-    bench NAME -->` ... `<!-- end: make bench NAME -->`)."""
+def update_results(path, parts):
+    """Put each part between its markers in bench/RESULTS.md (`<!-- begin:
+    make bench NAME -->` ... `<!-- end: make bench NAME -->`)."""
     with open(path) as f:
         text = f.read()
     for name, body in parts.items():
@@ -625,10 +626,11 @@ def main():
     if out:
         with open(out, "w") as f:
             f.write(text)
-    readme = os.environ.get("BENCH_README",
-                            os.path.join(HERE, "..", "README.md"))
-    if readme:
-        update_readme(readme, {"results": results, "breakdown": breakdown})
+    results_md = os.environ.get("BENCH_RESULTS",
+                                os.path.join(HERE, "RESULTS.md"))
+    if results_md:
+        update_results(results_md, {"results": results,
+                                    "breakdown": breakdown})
     backend.cleanup()
     print("callgrind dumps kept in %s/mod_hsts-bench-*.callgrind (inspect "
           "with callgrind_annotate)" % tempfile.gettempdir())

@@ -109,6 +109,7 @@ int hsts_policy_weaker(const hsts_policy_t *path, const hsts_policy_t *host);
 
 typedef struct {
     int problem;
+    const char *kind;           /* which rule, e.g. "preload-max-age" */
     char text[128];
 } hsts_finding_t;
 

@@ -498,22 +498,26 @@ int hsts_preload_findings(const hsts_policy_t *p, hsts_finding_t *out)
 
     if (!p->include_subdomains) {
         out[n].problem = 1;
+        out[n].kind = "preload-include-subdomains";
         snprintf(out[n++].text, sizeof(out->text),
                  "preload requires includeSubDomains");
     }
     if (p->max_age == 0) {
         out[n].problem = 1;
+        out[n].kind = "preload-max-age-zero";
         snprintf(out[n++].text, sizeof(out->text), "max-age=0 with preload: "
                  "a domain leaving the list must drop preload");
     }
     else if (p->max_age < HSTS_PRELOAD_MIN_AGE) {
         out[n].problem = 1;
+        out[n].kind = "preload-max-age-short";
         snprintf(out[n++].text, sizeof(out->text), "preload requires "
                  "max-age of at least %lu (1 year), got %lu",
                  HSTS_PRELOAD_MIN_AGE, p->max_age);
     }
     else if (p->max_age > HSTS_PRELOAD_WARN_AGE) {
         out[n].problem = 0;
+        out[n].kind = "preload-max-age-long";
         snprintf(out[n++].text, sizeof(out->text), "max-age %lu is more "
                  "than 10 years; the preload checker warns about it",
                  p->max_age);

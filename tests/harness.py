@@ -8,6 +8,7 @@ unexpected [warn]/[error] lines.
 """
 
 import functools
+import json
 import os
 import re
 import shutil
@@ -307,6 +308,14 @@ class Httpd:
                   env=httpd_env())
         return res.returncode, res.stdout + res.stderr
 
+    def dump_hsts(self):
+        """apachectl -t -D DUMP_HSTS: (returncode, the JSON objects, the
+        whole output).  Every line of standard output must be JSON."""
+        res = run([httpd_binary(), "-t", "-D", "DUMP_HSTS", "-f",
+                   self.conf_path], env=httpd_env())
+        objs = [json.loads(l) for l in res.stdout.splitlines() if l.strip()]
+        return res.returncode, objs, res.stdout + res.stderr
+
     def assert_config_error(self, text, *needles):
         """apachectl -t refuses `text`, naming this config file, the line
         and every needle."""
@@ -316,6 +325,23 @@ class Httpd:
         for needle in needles:
             assert needle in out, out
         return out
+
+    def assert_start_refused(self, needle):
+        """httpd, started for real, exits with `needle` in its log.
+        (start() would race: httpd opens its ports after its first
+        reading of the configuration, and refuses on the second.)"""
+        proc = subprocess.Popen([httpd_binary(), "-f", self.conf_path,
+                                 "-DFOREGROUND"], stdout=subprocess.DEVNULL,
+                                stderr=subprocess.DEVNULL, env=httpd_env())
+        try:
+            rc = proc.wait(timeout=START_TIMEOUT * 4)
+        except subprocess.TimeoutExpired:
+            proc.send_signal(signal.SIGTERM)
+            proc.wait()
+            raise AssertionError("httpd started:\n" + self.read_log())
+        log = self.read_log()
+        assert rc != 0 and needle in log, log
+        return log
 
     def start(self):
         """Start httpd and return once it serves.  httpd opens its ports

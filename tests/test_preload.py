@@ -101,8 +101,8 @@ def test_strict_refuses(h):
         in out, out
     assert "2 preload problem(s), refusing to start" in out, out
     h.allowed += [r"\[hsts:(error|crit)\].*HSTSPreloadCheck"]
-    with pytest.raises(RuntimeError, match="refusing to start"):
-        h.start()
+    h.assert_start_refused("refusing to start")
+
 
 
 def test_strict_hints_only_start(h):
@@ -120,3 +120,30 @@ def test_mode_global_only(h):
     rc, out = h.check_config(h.base_conf() + h.tls_vhost(
         "HSTSPreloadCheck strict"))
     assert rc != 0 and "cannot occur within <VirtualHost>" in out, out
+
+
+@pytest.mark.parametrize("plain_name,aliases,redirect,hint", [
+    # a wildcard alias of the plain vhost answers for the name
+    ("other.test", "*.hsts.test", True, None),
+    ("other.test", "*.HSTS.test", False, "no HSTSRedirect on in its "
+     "plain-HTTP twin"),
+    ("other.test", "shop?.hsts.test", True, None),
+    ("other.test", "shop*", True, None),
+    ("other.test", "*.other.test", True, "no plain-HTTP vhost"),
+    # names compare without case
+    ("SHOP1.Hsts.Test", "nothing.invalid", True, None),
+])
+def test_twin_by_any_name(h, plain_name, aliases, redirect, hint):
+    text = (h.base_conf()
+            + h.tls_vhost('HSTSPolicy "%s"' % GOOD,
+                          server_name="shop1.hsts.test",
+                          aliases="nothing.invalid")
+            + h.plain_vhost("HSTSRedirect on" if redirect else "",
+                            server_name=plain_name, aliases=aliases))
+    rc, out = h.check_config(text)
+    msgs = messages(out)
+    assert rc == 0, out
+    if hint:
+        assert len(msgs) == 1 and hint in msgs[0], out
+    else:
+        assert msgs == [], out

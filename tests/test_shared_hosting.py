@@ -3,7 +3,6 @@ sets per vhost (HSTSOverrideLimits), clamped and logged, never taking the
 site down; the admin's own sections are never limited; DUMP_HSTS gives
 control panels the whole picture as JSON lines."""
 
-import json
 import re
 
 import pytest
@@ -205,12 +204,8 @@ def test_dump(server_factory):
                             "</Location>")
             + h.tls_vhost("", server_name="bare.test", aliases="b.test"))
     h.configure(text)
-    res = harness.run([harness.httpd_binary(), "-t", "-D", "DUMP_HSTS",
-                       "-f", h.conf_path], env=harness.httpd_env())
-    assert res.returncode == 0, res.stdout + res.stderr
-    lines = [l for l in res.stdout.splitlines() if l.strip()]
-    objs = [json.loads(l) for l in lines]        # every line is JSON
-    assert len(objs) == len(lines) >= 6
+    rc, objs, out = h.dump_hsts()               # every line is JSON
+    assert rc == 0 and len(objs) >= 6, out
     vhosts = [o for o in objs if o["type"] == "vhost"]
     sections = [o for o in objs if o["type"] == "section"]
     conf_lines = text.splitlines()
@@ -277,12 +272,69 @@ def test_rollout_in_dump_while_ramping(server_factory):
     h.configure(h.base_conf() + h.tls_vhost(
         'HSTSPolicy "max-age=31536000; preload; includeSubDomains"\n'
         "HSTSRollout start=%s" % start))
-    res = harness.run([harness.httpd_binary(), "-t", "-D", "DUMP_HSTS",
-                       "-f", h.conf_path], env=harness.httpd_env())
-    vhost = [json.loads(l) for l in res.stdout.splitlines()
-             if l.startswith("{") and '"main_server":false' in l][0]
+    vhost = [o for o in h.dump_hsts()[1] if o.get("main_server") is False][0]
     ro = vhost["rollout"]
     assert ro["state"] == "ramping" and ro["rung"] == 2, ro
     assert ro["header_now"] == "max-age=604800", ro
     assert ro["next_change"] == (datetime.date.fromisoformat(start)
                                  + datetime.timedelta(days=14)).isoformat()
+
+
+def test_dump_addresses_once_as_written(server_factory):
+    """httpd resolves `*` to an IPv4 and an IPv6 wildcard, a name to each
+    of its addresses: the dump lists each address as written, once."""
+    h = server_factory("dump-addr")
+    other = harness.free_ports(1)[0]
+    h.configure(h.base_conf(extra="Listen 127.0.0.1:%d\n" % other)
+                + """
+<VirtualHost *:{p}>
+    ServerName star.test
+</VirtualHost>
+<VirtualHost localhost:{p} 127.0.0.1:{o} *:{p} 127.0.0.1:{o}>
+    ServerName many.test
+</VirtualHost>
+""".format(p=h.plain_port, o=other))
+    rc, objs, out = h.dump_hsts()
+    assert rc == 0, out
+    vhosts = {o["server_name"]: o for o in objs if o["type"] == "vhost"}
+    assert vhosts["star.test"]["addresses"] == [
+        {"host": "*", "port": h.plain_port}], out
+    assert vhosts["many.test"]["addresses"] == [
+        {"host": "localhost", "port": h.plain_port},
+        {"host": "127.0.0.1", "port": other},
+        {"host": "*", "port": h.plain_port}], out
+
+
+def test_dump_schema_unset_and_findings(server_factory):
+    """What the README promises: an unset policy has no file or line, an
+    unset redirect no status or port; every object has its findings."""
+    h = server_factory("dump-schema")
+    h.configure(h.base_conf()
+                + h.tls_vhost('HSTSPolicy "max-age=31536000; preload"\n'
+                              '<Location /shop>\nHSTSPolicy "max-age='
+                              '31536000; includeSubDomains; preload"\n'
+                              '</Location>')
+                + h.plain_vhost("HSTSRedirect off"))
+    rc, objs, out = h.dump_hsts()
+    assert rc == 0, out
+    main = [o for o in objs if o.get("main_server")][0]
+    assert main["policy"] == {"state": "unset", "header": None,
+                              "source": None}, main
+    assert main["redirect"] == {"on": False, "source": None}, main
+    assert main["findings"] == []
+    plain = [o for o in objs if o["type"] == "vhost" and not o["tls"]
+             and not o["main_server"]][0]
+    assert plain["redirect"]["on"] is False
+    assert plain["redirect"]["status"] is None
+    assert plain["redirect"]["port"] == 443
+    tls = [o for o in objs if o["type"] == "vhost" and o["tls"]][0]
+    assert set(tls["policy"]) >= {"file", "line", "source"}
+    kinds = {f["kind"]: f for f in tls["findings"]}
+    assert set(kinds) == {"preload-include-subdomains",
+                          "preload-twin-no-redirect"}, tls["findings"]
+    assert kinds["preload-include-subdomains"]["level"] == "problem"
+    assert kinds["preload-twin-no-redirect"]["level"] == "hint"
+    assert kinds["preload-include-subdomains"]["text"] == \
+        "preload requires includeSubDomains"
+    shop = [o for o in objs if o["type"] == "section"][0]
+    assert [f["kind"] for f in shop["findings"]] == ["preload-in-section"]

@@ -310,17 +310,21 @@ static void test_preload_and_weaker(void)
     p.max_age = 300;
     n = hsts_preload_findings(&p, f);
     check(n == 2 && f[0].problem && f[1].problem
+          && !strcmp(f[0].kind, "preload-include-subdomains")
+          && !strcmp(f[1].kind, "preload-max-age-short")
           && strstr(f[0].text, "requires includeSubDomains")
           && strstr(f[1].text, "at least 31536000 (1 year), got 300"),
           "preload: two problems", n > 1 ? f[1].text : NULL);
     p.include_subdomains = 1;
     p.max_age = 0;
     n = hsts_preload_findings(&p, f);
-    check(n == 1 && f[0].problem && strstr(f[0].text, "max-age=0"),
+    check(n == 1 && f[0].problem && strstr(f[0].text, "max-age=0")
+          && !strcmp(f[0].kind, "preload-max-age-zero"),
           "preload: max-age=0", n ? f[0].text : NULL);
     p.max_age = 400000000;
     n = hsts_preload_findings(&p, f);
-    check(n == 1 && !f[0].problem && strstr(f[0].text, "10 years"),
+    check(n == 1 && !f[0].problem && strstr(f[0].text, "10 years")
+          && !strcmp(f[0].kind, "preload-max-age-long"),
           "preload: ten years is a warning", n ? f[0].text : NULL);
 
     p.max_age = 31536000;

@@ -1,0 +1,250 @@
+#!/usr/bin/env python3
+"""make bench-config: what mod_hsts adds to reading a hosting-scale
+configuration.
+
+For each size N (BENCH_CONFIG_SIZES, default 1000,10000,50000) it writes
+a shared host's configuration: N name-based TLS vhosts sharing one
+certificate, each with a ServerAlias, and for each a plain-HTTP twin with
+the same names.  Four variants of the same vhosts:
+
+  none      mod_hsts not loaded, no HSTS line at all
+  headers   mod_hsts not loaded; the guides' mod_headers line in each TLS
+            vhost
+  hsts      HSTSPolicy "max-age=63072000; includeSubDomains" in each TLS
+            vhost, HSTSRedirect on in each twin
+  preload   the same with "; preload" (so the preload checks, the twin
+            lookup included, run for every vhost)
+  hints     preload, but the twins have no HSTSRedirect: one preload
+            hint per vhost, which the startup log must summarise
+
+and times, for each, `apache2 -t` and (mod_hsts variants)
+`apache2 -t -D DUMP_HSTS` BENCH_CONFIG_RUNS times (default 5; 3 at 50,000
+vhosts and above), reporting the median CPU time (user + system, from
+wait4: on a shared machine it moves far less than the wall time, also
+given) and the peak RSS of the process.  It prints the ratios against `none` and the
+growth from one size to the next (10x the vhosts should cost about 10x
+the time), and writes the table into bench/RESULTS.md between its
+markers (BENCH_RESULTS: another file, or empty for none).  Figures only:
+it asserts nothing.
+
+    BENCH_CONFIG_SIZES=200,2000 python3 bench/config_scale.py   # quick
+"""
+
+import datetime
+import os
+import platform
+import re
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, "..", "tests"))
+import harness  # noqa: E402
+
+SIZES = [int(n) for n in os.environ.get("BENCH_CONFIG_SIZES",
+                                        "1000,10000,50000").split(",") if n]
+RUNS = int(os.environ.get("BENCH_CONFIG_RUNS", "0"))
+RESULTS = os.environ.get("BENCH_RESULTS", os.path.join(HERE, "RESULTS.md"))
+MODULES = ["mpm_event", "authz_core", "mime", "dir", "alias", "ssl",
+           "socache_shmcb", "headers"]
+POLICY = "max-age=63072000; includeSubDomains"
+VARIANTS = ("none", "headers", "hsts", "preload", "hints")
+HSTS_VARIANTS = ("hsts", "preload", "hints")
+
+
+def runs_for(n):
+    return RUNS or (3 if n >= 50000 else 5)
+
+
+def write_config(d, pki, n, variant, ports):
+    """httpd.conf and vhosts.conf for one size and variant in `d`."""
+    tls_port, plain_port = ports
+    hsts = variant in HSTS_VARIANTS
+    policy = POLICY + ("" if variant == "hsts" else "; preload")
+    mods = ["LoadModule %s_module %s/mod_%s.so" % (m, harness.modules_dir(),
+                                                    m) for m in MODULES]
+    if hsts:
+        mods.append("LoadModule hsts_module %s" % harness.MODULE)
+    main = mods + [
+        'ServerRoot "%s"' % d,
+        'DefaultRuntimeDir "%s"' % d,
+        'PidFile "%s/httpd.pid"' % d,
+        'ErrorLog "%s/error.log"' % d,
+        "LogLevel warn",
+        "ServerName main.invalid",
+        "TypesConfig /etc/mime.types",
+        "Listen 127.0.0.1:%d https" % tls_port,
+        "Listen 127.0.0.1:%d" % plain_port,
+        'SSLCertificateFile "%s"' % pki.cert,
+        'SSLCertificateKeyFile "%s"' % pki.key,
+        'DocumentRoot "%s"' % d,
+        'Include "%s/vhosts.conf"' % d,
+    ]
+    with open(os.path.join(d, "httpd.conf"), "w") as f:
+        f.write("\n".join(main) + "\n")
+    with open(os.path.join(d, "vhosts.conf"), "w") as f:
+        for i in range(n):
+            name = "site%06d.example" % i
+            if hsts:
+                tls_line = '    HSTSPolicy "%s"\n' % policy
+                plain_line = ("" if variant == "hints"
+                              else "    HSTSRedirect on\n")
+            elif variant == "headers":
+                tls_line = ('    Header always set Strict-Transport-Security'
+                            ' "%s" "expr=%%{HTTPS} == \'on\'"\n' % policy)
+                plain_line = ""
+            else:
+                tls_line = plain_line = ""
+            f.write("<VirtualHost 127.0.0.1:%d>\n"
+                    "    ServerName %s\n"
+                    "    ServerAlias www.%s\n"
+                    "    SSLEngine on\n"
+                    "%s"
+                    "</VirtualHost>\n"
+                    "<VirtualHost 127.0.0.1:%d>\n"
+                    "    ServerName %s\n"
+                    "    ServerAlias www.%s\n"
+                    "%s"
+                    "</VirtualHost>\n"
+                    % (tls_port, name, name, tls_line, plain_port, name,
+                       name, plain_line))
+
+
+def timed(cmd):
+    """(wall seconds, CPU seconds, peak RSS in kB, return code, output)
+    of one run."""
+    start = time.perf_counter()
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT,
+                            env=harness.httpd_env())
+    out = []
+    # read before waiting: DUMP_HSTS writes megabytes to the pipe
+    for chunk in iter(lambda: proc.stdout.read(1 << 16), b""):
+        out.append(chunk)
+    _, status, usage = os.wait4(proc.pid, 0)
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    seconds = time.perf_counter() - start
+    return (seconds, usage.ru_utime + usage.ru_stime, usage.ru_maxrss,
+            proc.returncode, b"".join(out))
+
+
+def measure(pki, n, variant, ports):
+    d = tempfile.mkdtemp(prefix="hsts-config-%s-%d-" % (variant, n))
+    os.chmod(d, 0o755)
+    try:
+        write_config(d, pki, n, variant, ports)
+        conf = os.path.join(d, "httpd.conf")
+        res = {}
+        kinds = [("t", [])]
+        if variant in HSTS_VARIANTS:
+            kinds.append(("dump", ["-D", "DUMP_HSTS"]))
+        for kind, extra in kinds:
+            times, cpus, rss = [], [], []
+            for _ in range(runs_for(n)):
+                secs, cpu, kb, rc, out = timed([harness.httpd_binary(), "-t",
+                                                "-f", conf] + extra)
+                if rc != 0:
+                    raise RuntimeError("%s -t failed for %s/%d:\n%s"
+                                       % (harness.httpd_binary(), variant,
+                                          n, out[-3000:].decode(
+                                              "latin-1")))
+                times.append(secs)
+                cpus.append(cpu)
+                rss.append(kb)
+            res[kind] = (statistics.median(cpus), max(rss),
+                         (min(cpus), max(cpus)), statistics.median(times))
+            if kind == "t":
+                res["log_lines"] = len([l for l in out.splitlines()
+                                        if b"[hsts:" in l])
+            else:
+                res["dump_lines"] = out.count(b'{"type":"vhost"')
+        return res
+    finally:
+        shutil.rmtree(d, ignore_errors=True)
+
+
+def table(results):
+    lines = ["| vhosts (TLS + plain) | variant | `-t` CPU s, median "
+             "(min-max) | vs. none | growth | `-t` wall s | peak RSS MB "
+             "| vs. none | `-t -D DUMP_HSTS` CPU s | its peak RSS MB "
+             "| mod_hsts log lines |",
+             "|---|---|---|---|---|---|---|---|---|---|---|"]
+    prev = {}
+    for n in SIZES:
+        base = results[(n, "none")]
+        for v in VARIANTS:
+            r = results[(n, v)]
+            t, kb, (lo, hi), wall = r["t"]
+            growth = ""
+            if v in prev:
+                p_n, p_t = prev[v]
+                growth = "%.1fx for %.0fx vhosts" % (t / p_t, n / p_n)
+            prev[v] = (n, t)
+            dump = r.get("dump")
+            lines.append(
+                "| %d + %d | %s | %.2f (%.2f-%.2f) | %s | %s | %.2f | %.0f "
+                "| %s | %s | %s | %s |"
+                % (n, n, v, t, lo, hi,
+                   "" if v == "none" else "%.2f" % (t / base["t"][0]),
+                   growth, wall, kb / 1024.0,
+                   "" if v == "none" else "%.2f" % (kb / base["t"][1]),
+                   "%.2f" % dump[0] if dump else "",
+                   "%.0f" % (dump[1] / 1024.0) if dump else "",
+                   r["log_lines"] if v in HSTS_VARIANTS else ""))
+    return "\n".join(lines)
+
+
+def write_results(path, body):
+    begin, end = ("<!-- begin: make bench-config -->",
+                  "<!-- end: make bench-config -->")
+    text = open(path).read() if os.path.exists(path) else ""
+    pattern = re.compile(re.escape(begin) + r"\n.*?" + re.escape(end), re.S)
+    if not pattern.search(text):
+        print("bench-config: no markers in %s, not written" % path)
+        return
+    text = pattern.sub(lambda m: begin + "\n\n" + body + "\n" + end, text)
+    with open(path, "w") as f:
+        f.write(text)
+    print("bench-config: results written to %s" % path)
+
+
+def main():
+    if not os.path.exists(harness.MODULE):
+        sys.exit("bench-config: build the module first (make)")
+    pki = harness.make_pki("config-scale")
+    ports = harness.free_ports(2)
+    results = {}
+    try:
+        for n in SIZES:
+            for v in VARIANTS:
+                print("%6d vhosts, %-8s ..." % (n, v), end=" ", flush=True)
+                r = measure(pki, n, v, ports)
+                results[(n, v)] = r
+                print("-t %.2f s CPU, %.0f MB%s" % (
+                    r["t"][0], r["t"][1] / 1024.0,
+                    "; DUMP_HSTS %.2f s CPU, %.0f MB, %d vhost lines"
+                    % (r["dump"][0], r["dump"][1] / 1024.0, r["dump_lines"])
+                    if "dump" in r else ""))
+    finally:
+        shutil.rmtree(pki.dir, ignore_errors=True)
+    httpd = subprocess.run([harness.httpd_binary(), "-v"],
+                           capture_output=True, text=True).stdout
+    m = re.search(r"Apache/([\d.]+)", httpd)
+    head = ("Measured %s on %s (%d cores), httpd %s; median of %s runs "
+            "per figure, peak RSS the largest seen."
+            % (datetime.date.today().isoformat(), platform.node() or "?",
+               os.cpu_count() or 0, m.group(1) if m else "?",
+               RUNS or "5 (3 at 50,000 vhosts and above)"))
+    body = head + "\n\n" + table(results) + "\n"
+    print()
+    print(body)
+    if RESULTS:
+        write_results(RESULTS, body)
+
+
+if __name__ == "__main__":
+    main()
