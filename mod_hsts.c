@@ -106,6 +106,10 @@ APR_DECLARE_OPTIONAL_FN(char *, ssl_var_lookup,
 #define HSTS_HEADER "Strict-Transport-Security"
 #define HSTS_NOTE   "hsts"
 
+/* The request hooks a configuration needs: hsts_need(). */
+#define HSTS_NEED_POLICY   1
+#define HSTS_NEED_REDIRECT 2
+
 /* What a connection is known to be, worked out when first needed. */
 typedef struct {
     int tls;                    /* a TLS connection stays TLS */
@@ -119,6 +123,7 @@ static void *hsts_merge_dir_conf(apr_pool_t *p, void *basev, void *addv);
 static void *hsts_create_srv_conf(apr_pool_t *p, server_rec *s);
 static void *hsts_merge_srv_conf(apr_pool_t *p, void *basev, void *addv);
 static void hsts_register_hooks(apr_pool_t *p);
+static void hsts_need(int what);
 static const command_rec hsts_cmds[];
 
 AP_DECLARE_MODULE(hsts) = {
@@ -343,6 +348,9 @@ static const char *hsts_cmd_policy(cmd_parms *cmd, void *mconfig,
     if (hsts_cmd_in_htaccess(cmd)) {
         hsts_apply_limits(cmd, rule, value, off);
     }
+    else {
+        hsts_need(HSTS_NEED_POLICY);
+    }
     if (!off && !rule->inherit) {
         hsts_policy_format(&rule->policy, header, sizeof(header));
         rule->header = apr_pstrdup(cmd->pool, header);
@@ -389,6 +397,9 @@ static const char *hsts_cmd_redirect(cmd_parms *cmd, void *mconfig,
         return apr_psprintf(cmd->pool, "%s: %s", cmd->cmd->name, err);
     }
     hsts_cmd_where(cmd, &rd->where);
+    if (!hsts_cmd_in_htaccess(cmd)) {
+        hsts_need(HSTS_NEED_REDIRECT);
+    }
     conf->redirect = rd;
     return NULL;
 }
@@ -1018,6 +1029,97 @@ static int hsts_redirect_hook(request_rec *r)
     return status;
 }
 
+/* -- which request hooks the configuration needs ------------------------ */
+
+/* The request hooks are added only where the configuration can use them:
+ * with none, a loaded module costs a request nothing, and without
+ * HSTSRedirect a TLS request skips its hook (make bench, bench/RESULTS.md:
+ * about 350 and 50 instructions a request).  A policy or redirect said in
+ * the main configuration adds them from its directive handler (<Proxy>
+ * sections included); one a tenant may say in .htaccess, from
+ * hsts_pre_config, which reads AllowOverride.  Both run before httpd
+ * sorts the hooks for the last time: it sorts them again after
+ * processing the configuration, for hooks added meanwhile. */
+static int hsts_needs;
+
+static void hsts_need(int what)
+{
+    int add = what & ~hsts_needs;
+
+    if (!add) {
+        return;
+    }
+    if (!hsts_needs) {
+        /* REALLY_LAST: after the admin's SetEnvIf and mod_remoteip */
+        ap_hook_post_read_request(hsts_post_read_request, NULL, NULL,
+                                  APR_HOOK_REALLY_LAST);
+    }
+    if (add & HSTS_NEED_POLICY) {
+        /* LAST: before http_core's REALLY_LAST, which adds the HTTP/1
+         * header filters we must sit in front of */
+        ap_hook_create_request(hsts_create_request, NULL, NULL,
+                               APR_HOOK_LAST);
+        ap_hook_insert_error_filter(hsts_insert_error_filter, NULL, NULL,
+                                    APR_HOOK_MIDDLE);
+    }
+    if (add & HSTS_NEED_REDIRECT) {
+        ap_hook_post_perdir_config(hsts_redirect_hook, NULL, NULL,
+                                   APR_HOOK_MIDDLE);
+    }
+    hsts_needs |= what;
+}
+
+/* What an AllowOverride or AllowOverrideList line lets .htaccess files
+ * say of ours. */
+static int hsts_override_needs(apr_pool_t *p, const ap_directive_t *d)
+{
+    const char *args = d->args;
+    int list = !ap_cstr_casecmp(d->directive, "AllowOverrideList");
+    int need = 0;
+
+    while (*args) {
+        const char *w = ap_getword_conf(p, &args);
+
+        if (!*w) {
+            break;
+        }
+        if (list) {
+            need |= !ap_cstr_casecmp(w, "HSTSPolicy") ? HSTS_NEED_POLICY
+                    : !ap_cstr_casecmp(w, "HSTSRedirect")
+                      ? HSTS_NEED_REDIRECT : 0;
+        }
+        else if (!ap_cstr_casecmp(w, "All")
+                 || !ap_cstr_casecmp(w, "FileInfo")) {
+            need = HSTS_NEED_POLICY | HSTS_NEED_REDIRECT;
+        }
+    }
+    return need;
+}
+
+static void hsts_tree_needs(apr_pool_t *p, const ap_directive_t *d)
+{
+    for (; d; d = d->next) {
+        if (d->args && (!ap_cstr_casecmp(d->directive, "AllowOverride")
+                        || !ap_cstr_casecmp(d->directive,
+                                            "AllowOverrideList"))) {
+            hsts_need(hsts_override_needs(p, d));
+        }
+        if (d->first_child) {
+            hsts_tree_needs(p, d->first_child);
+        }
+    }
+}
+
+static int hsts_pre_config(apr_pool_t *pconf, apr_pool_t *plog,
+                           apr_pool_t *ptemp)
+{
+    (void)pconf;
+    (void)plog;
+    hsts_needs = 0;
+    hsts_tree_needs(ptemp, ap_conftree);
+    return OK;
+}
+
 #ifndef HSTS_HAVE_AP_SSL
 static void hsts_retrieve_optional_fn(void)
 {
@@ -1031,16 +1133,8 @@ static void hsts_register_hooks(apr_pool_t *p)
     (void)p;
     hsts_filter_handle = ap_register_output_filter("HSTS", hsts_out_filter,
                                                    NULL, AP_FTYPE_PROTOCOL);
-    /* LAST: before http_core's REALLY_LAST, which adds the HTTP/1 header
-     * filters we must sit in front of. */
-    ap_hook_create_request(hsts_create_request, NULL, NULL, APR_HOOK_LAST);
-    /* REALLY_LAST: after the admin's SetEnvIf and mod_remoteip. */
-    ap_hook_post_read_request(hsts_post_read_request, NULL, NULL,
-                              APR_HOOK_REALLY_LAST);
-    ap_hook_post_perdir_config(hsts_redirect_hook, NULL, NULL,
-                               APR_HOOK_MIDDLE);
-    ap_hook_insert_error_filter(hsts_insert_error_filter, NULL, NULL,
-                                APR_HOOK_MIDDLE);
+    /* the request hooks: hsts_need */
+    ap_hook_pre_config(hsts_pre_config, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_child_init(hsts_child_init, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_check_config(hsts_check_config, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_post_config(hsts_post_config, NULL, NULL, APR_HOOK_MIDDLE);

@@ -45,7 +45,10 @@ typedef struct {
 /* Write a message to err (errlen bytes, NUL-terminated) and return -1:
  * how every parser here reports a bad value. */
 int hsts_errorf(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
+#if defined(__GNUC__)
+    __attribute__((format(printf, 3, 4)))
+#endif
+    ;
 
 /* Parse an RFC 6797 header value into *out.  Returns 0 on success; on
  * failure returns -1 and writes a message naming the bad token to err
