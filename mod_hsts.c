@@ -85,6 +85,7 @@ APR_DECLARE_OPTIONAL_FN(int, ssl_is_https, (conn_rec *));
 #endif
 
 #include "mod_hsts.h"
+#include "mod_hsts_version.h"
 
 #define HSTS_HEADER "Strict-Transport-Security"
 #define HSTS_NOTE   "hsts"
@@ -710,6 +711,22 @@ static int hsts_check_config_reach(apr_pool_t *pconf, apr_pool_t *plog,
     return rv;
 }
 
+/* Which mod_hsts is loaded, once per start (and per restart), in the error
+ * log: httpd reads the configuration twice at startup, and the first
+ * reading is not the one that serves. */
+static int hsts_post_config_version(apr_pool_t *pconf, apr_pool_t *plog,
+                                    apr_pool_t *ptemp, server_rec *s)
+{
+    (void)pconf;
+    (void)plog;
+    (void)ptemp;
+    if (ap_state_query(AP_SQ_MAIN_STATE) != AP_SQ_MS_CREATE_PRE_CONFIG) {
+        ap_log_error(APLOG_MARK, APLOG_NOTICE, 0, s, "mod_hsts %s loaded",
+                     MOD_HSTS_VERSION);
+    }
+    return OK;
+}
+
 #ifndef HSTS_HAVE_AP_SSL
 static void hsts_retrieve_optional_fn(void)
 {
@@ -727,6 +744,8 @@ static void hsts_register_hooks(apr_pool_t *p)
                                 APR_HOOK_MIDDLE);
     ap_hook_check_config(hsts_check_config_reach, NULL, NULL,
                          APR_HOOK_MIDDLE);
+    ap_hook_post_config(hsts_post_config_version, NULL, NULL,
+                        APR_HOOK_MIDDLE);
     ap_hook_post_config(hsts_post_config, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_test_config(hsts_test_config, NULL, NULL, APR_HOOK_MIDDLE);
 #ifndef HSTS_HAVE_AP_SSL

@@ -20,6 +20,7 @@
  */
 
 #include "mod_hsts.h"
+#include "mod_hsts_version.h"
 
 APLOG_USE_MODULE(hsts);
 
@@ -582,12 +583,14 @@ void hsts_test_config(apr_pool_t *p, server_rec *main)
                                  hsts_json(p, a->virthost),
                                  (unsigned)a->host_port);
         }
-        apr_file_printf(out, "{\"type\":\"vhost\",\"server_name\":%s,"
+        apr_file_printf(out, "{\"type\":\"vhost\",%s\"server_name\":%s,"
                         "\"aliases\":[%s],\"addresses\":[%s],"
                         "\"file\":%s,\"line\":%u,\"main_server\":%s,"
                         "\"tls\":%s,\"policy\":%s,\"upstream\":\"%s\","
                         "\"redirect\":%s,\"override_limits\":%s,"
                         "\"rollout\":%s}\n",
+                        s == main ? "\"version\":\"" MOD_HSTS_VERSION "\","
+                                  : "",
                         hsts_json(p, s->server_hostname), aliases, addrs,
                         hsts_json(p, s->defn_name), s->defn_line_number,
                         hsts_json_bool(!s->defn_name),
