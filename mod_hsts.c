@@ -84,8 +84,8 @@
 APR_DECLARE_OPTIONAL_FN(int, ssl_is_https, (conn_rec *));
 #endif
 
-#include "mod_hsts.h"
 #include "mod_hsts_version.h"
+#include "mod_hsts.h"
 
 #define HSTS_HEADER "Strict-Transport-Security"
 #define HSTS_NOTE   "hsts"
@@ -711,6 +711,13 @@ static int hsts_check_config_reach(apr_pool_t *pconf, apr_pool_t *plog,
     return rv;
 }
 
+#ifndef HSTS_HAVE_AP_SSL
+static void hsts_retrieve_optional_fn(void)
+{
+    hsts_ssl_is_https = APR_RETRIEVE_OPTIONAL_FN(ssl_is_https);
+}
+#endif
+
 /* Which mod_hsts is loaded, once per start (and per restart), in the error
  * log: httpd reads the configuration twice at startup, and the first
  * reading is not the one that serves. */
@@ -727,13 +734,6 @@ static int hsts_post_config_version(apr_pool_t *pconf, apr_pool_t *plog,
     return OK;
 }
 
-#ifndef HSTS_HAVE_AP_SSL
-static void hsts_retrieve_optional_fn(void)
-{
-    hsts_ssl_is_https = APR_RETRIEVE_OPTIONAL_FN(ssl_is_https);
-}
-#endif
-
 static void hsts_register_hooks(apr_pool_t *p)
 {
     (void)p;
@@ -744,9 +744,9 @@ static void hsts_register_hooks(apr_pool_t *p)
                                 APR_HOOK_MIDDLE);
     ap_hook_check_config(hsts_check_config_reach, NULL, NULL,
                          APR_HOOK_MIDDLE);
+    ap_hook_post_config(hsts_post_config, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_post_config(hsts_post_config_version, NULL, NULL,
                         APR_HOOK_MIDDLE);
-    ap_hook_post_config(hsts_post_config, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_test_config(hsts_test_config, NULL, NULL, APR_HOOK_MIDDLE);
 #ifndef HSTS_HAVE_AP_SSL
     ap_hook_optional_fn_retrieve(hsts_retrieve_optional_fn, NULL, NULL,

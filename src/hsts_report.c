@@ -19,8 +19,8 @@
  * (test_config).  Nothing here runs per request.
  */
 
-#include "mod_hsts.h"
 #include "mod_hsts_version.h"
+#include "mod_hsts.h"
 
 APLOG_USE_MODULE(hsts);
 
