@@ -11,9 +11,9 @@
 #                                 files
 #
 # In a git checkout the tarball holds the tracked files as they are in the
-# working tree (uncommitted edits included, untracked files left out).  In
-# an unpacked tarball, which has no git metadata, it holds the tree minus
-# what .gitignore names and dist/.
+# working tree (uncommitted edits included, untracked files left out), and
+# their list as .dist-files; in an unpacked tarball, which has no git
+# metadata, `make dist` packs the files that list names.
 set -euo pipefail
 
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -21,31 +21,37 @@ cd "$top"
 version=$(sh scripts/version.sh)
 name="mod_hsts-$version"
 tarball="dist/$name.tar.gz"
+manifest=.dist-files
 
 in_git() {
     command -v git >/dev/null 2>&1 \
         && [ "$(git rev-parse --show-toplevel 2>/dev/null)" = "$top" ]
 }
 
-# The files that make the release, one per line, sorted.
+# The files that make the release, one per line, sorted, the manifest
+# among them.
 file_list() {
     if in_git; then
-        git ls-files --cached | sort > "$1.all"
-        git ls-files --deleted | sort > "$1.deleted"
-        comm -23 "$1.all" "$1.deleted"
+        { git ls-files --cached | sort > "$1.all"
+          git ls-files --deleted | sort > "$1.deleted"
+          comm -23 "$1.all" "$1.deleted"
+          echo "$manifest"; } | sort
         rm -f "$1.all" "$1.deleted"
+    elif [ -f "$manifest" ]; then
+        sort "$manifest"
     else
-        tar -cf - --exclude-vcs --exclude-vcs-ignores --exclude=./dist . \
-            | tar -tf - | sed -n 's,^\./,,p' | grep -v '/$' | sort
+        echo "dist: neither a git checkout nor an unpacked release" \
+             "($manifest): which files make the release?" >&2
+        exit 1
     fi
 }
 
 make_tarball() {
     sh scripts/version.sh check
     mkdir -p dist
-    local list mtime
-    list=$(mktemp)
-    file_list "$list" > "$list.files"
+    local tmp mtime
+    tmp=$(mktemp -d)
+    file_list "$tmp/list" > "$tmp/$manifest"
     if in_git && ! git diff --quiet HEAD -- 2>/dev/null; then
         echo "dist: note: uncommitted changes are in the tarball" >&2
     fi
@@ -53,12 +59,15 @@ make_tarball() {
     if [ -z "$mtime" ] && in_git; then
         mtime=$(git log -1 --format=%ct 2>/dev/null || true)
     fi
+    # the tree's files, then the manifest written here (in git it is in
+    # no working tree)
+    grep -vx "$manifest" "$tmp/$manifest" | tr '\n' '\0' > "$tmp/files0"
     tar -cf - --null --no-recursion --sort=name --owner=0 --group=0 \
         --numeric-owner ${mtime:+--mtime=@$mtime} \
-        --transform "s,^,$name/," -T <(tr '\n' '\0' < "$list.files") \
+        --transform "s,^,$name/," -T "$tmp/files0" -C "$tmp" "$manifest" \
         | gzip -n -9 > "$tarball.tmp"
     mv "$tarball.tmp" "$tarball"
-    rm -f "$list" "$list.files"
+    rm -rf "$tmp"
     echo "$tarball ($(tar -tzf "$tarball" | grep -cv '/$') files)"
 }
 
@@ -92,6 +101,12 @@ check() {
         fi
         rm -f "$want" "$want.files"
     fi
+    if ! diff -u <(sort "$tree/$manifest") \
+                 <(tar -tzf "$tarball" | grep -v '/$' \
+                   | sed "s,^$name/,," | sort); then
+        echo "distcheck: $manifest does not list the tarball's files" >&2
+        exit 1
+    fi
 
     echo "distcheck: building in $tree"
     (cd "$tree" && make && make unit)
@@ -102,15 +117,15 @@ check() {
     # make dist works there too, without git, and leaves out what the
     # build and the tests made
     (cd "$tree" && make dist)
-    if ! diff -u <(tar -tzf "$tarball" | sort) \
-                 <(tar -tzf "$tree/$tarball" | sort); then
+    if ! diff -u <(tar -tvzf "$tarball" | awk '{print $1, $3, $6}' | sort) \
+            <(tar -tvzf "$tree/$tarball" | awk '{print $1, $3, $6}' | sort)
+    then
         echo "distcheck: make dist in the unpacked tree gives other files" \
-            >&2
+            "(names, modes or sizes)" >&2
         exit 1
     fi
-    echo "distcheck: $tarball builds and passes 'make $( [ "$what" = test ] \
-        && echo test || echo unit)' outside git; make dist there gives" \
-        "the same files"
+    echo "distcheck: $tarball builds and passes 'make $what' outside git;" \
+        "make dist there gives the same files"
 }
 
 case "${1:-}" in
