@@ -74,8 +74,9 @@ done
 scripts/deps.sh deb-check
 make deb
 version=$(sh scripts/version.sh)
-arch=$(dpkg --print-architecture)
-deb=$(ls -1 "dist/${pkg}_${version}"-*"_$arch.deb" | sort -V | tail -n 1)
+deb="dist/${pkg}_$(dpkg-parsechangelog -l debian/changelog -S Version)"
+deb="${deb}_$(dpkg --print-architecture).deb"
+[ -f "$deb" ] || fail "make deb did not write $deb"
 say "package $deb"
 
 say "lintian $deb"
@@ -110,11 +111,11 @@ httpd_pid() {
 }
 
 stop_httpd() {
-    local pid i
+    local pid
     pid=$(httpd_pid)
     [ -n "$pid" ] || return 0
     httpd -k stop >/dev/null 2>&1 || kill -TERM "$pid" 2>/dev/null || true
-    for i in $(seq 1 100); do
+    for _ in $(seq 1 100); do
         kill -0 "$pid" 2>/dev/null || return 0
         sleep 0.2
     done
@@ -274,7 +275,7 @@ case "$(echo "$dump" | head -n 1)" in
             "server's line: $(echo "$dump" | head -n 1)" ;;
 esac
 httpd -k start
-for i in $(seq 1 100); do
+for _ in $(seq 1 100); do
     if curl -s -o /dev/null --max-time 1 --cacert "$scratch/cert.pem" \
             --resolve "$server_name:$port:127.0.0.1" \
             "https://$server_name:$port/"; then

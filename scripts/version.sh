@@ -45,7 +45,7 @@ deb=$(sed -n '1s/^libapache2-mod-hsts (\([^)]*\)).*/\1/p' \
 # README.md: it names the version at least once, and no other (as
 # "Version X.Y.Z", "mod_hsts X.Y.Z", or in a tarball or package name).
 mine='(Version |mod_hsts |libapache2-mod-hsts_|mod_hsts-)'
-named=$(grep -oE "$mine[0-9]+\.[0-9]+\.[0-9]+" "$top/README.md" \
+named=$(grep -oE "${mine}[0-9]+\.[0-9]+\.[0-9]+" "$top/README.md" \
             | sed 's/.*[ _-]//' | sort -u)
 [ -n "$named" ] || say "README.md does not name the version ($v)"
 for n in $named; do
