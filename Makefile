@@ -14,7 +14,14 @@
 #                   asserts nothing; tables in bench/RESULTS.md
 #   make bench-config  apachectl -t and DUMP_HSTS at 1k/10k/50k vhosts
 #                   (BENCH_CONFIG_SIZES), with and without mod_hsts
+#   make dist       dist/mod_hsts-VERSION.tar.gz from the tracked files
+#   make distcheck  unpack that tarball in a scratch directory, build it and
+#                   run its unit tests (DISTCHECK=test: the whole make test)
+#   make deb        dist/libapache2-mod-hsts_VERSION-N_ARCH.deb, built from
+#                   the tarball in build/deb (scripts/deb-check.sh proves it)
 #   make clean
+#
+# The version is written once, in include/mod_hsts_version.h.
 
 APXS ?= $(shell command -v apxs 2>/dev/null || command -v apxs2 2>/dev/null \
           || echo apxs)
@@ -25,22 +32,30 @@ WARN = -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wmissing-prototypes \
        -Wstrict-prototypes -Wpointer-arith -Wcast-qual -Wundef
 APXS_WARN = $(addprefix -Wc$(,),$(WARN))
 , := ,
+# Flags from the environment, as a package build sets them (dpkg-buildflags:
+# _FORTIFY_SOURCE, -ffile-prefix-map, ...); apxs adds its own as well.
+APXS_ENV = $(addprefix -Wc$(,),$(CPPFLAGS) $(CFLAGS)) \
+           $(addprefix -Wl$(,),$(LDFLAGS))
+
+VERSION := $(shell sh scripts/version.sh)
+DIST = dist/mod_hsts-$(VERSION).tar.gz
 
 SRC = mod_hsts.c src/hsts_report.c src/hsts_policy.c src/hsts_rollout.c \
       src/hsts_url.c
 HDR = include/mod_hsts.h include/hsts_policy.h include/hsts_rollout.h \
-      include/hsts_url.h
+      include/hsts_url.h include/mod_hsts_version.h
 PURE = src/hsts_policy.c src/hsts_rollout.c src/hsts_url.c
 
 MODS_AVAILABLE = /etc/apache2/mods-available
 
 .PHONY: all install test unit pytest demo bench bench-config fuzz asan \
-        stress valgrind clean deps-test deps-demo deps-bench deps-fuzz
+        stress valgrind clean deps-test deps-demo deps-bench deps-fuzz \
+        deps-deb dist distcheck deb
 
 all: .libs/mod_hsts.so
 
 .libs/mod_hsts.so: $(SRC) $(HDR)
-	$(APXS) -c -I include $(APXS_WARN) -o mod_hsts.la $(SRC)
+	$(APXS) -c -I include $(APXS_WARN) $(APXS_ENV) -o mod_hsts.la $(SRC)
 
 install: .libs/mod_hsts.so
 	$(APXS) -i -n hsts mod_hsts.la
@@ -68,6 +83,32 @@ deps-bench:
 
 deps-fuzz:
 	@scripts/deps.sh fuzz
+
+deps-deb:
+	@scripts/deps.sh deb
+
+# -- releases -------------------------------------------------------------
+
+dist:
+	@scripts/dist.sh
+
+DISTCHECK ?= unit
+
+distcheck:
+	@scripts/dist.sh check $(DISTCHECK)
+
+# The package is built out of tree, from the tarball, as the orig tarball
+# of a 3.0 (quilt) source: the worktree is left as it was.
+DEB_DIR = build/deb
+
+deb: deps-deb
+	@scripts/dist.sh
+	rm -rf $(DEB_DIR) && mkdir -p $(DEB_DIR)
+	cp $(DIST) $(DEB_DIR)/libapache2-mod-hsts_$(VERSION).orig.tar.gz
+	tar -xzf $(DIST) -C $(DEB_DIR)
+	cd $(DEB_DIR)/mod_hsts-$(VERSION) && dpkg-buildpackage -us -uc -b
+	@cp $(DEB_DIR)/libapache2-mod-hsts_$(VERSION)-*.deb dist/ \
+	    && ls -1 dist/libapache2-mod-hsts_$(VERSION)-*.deb
 
 FUZZ_SECONDS ?= 60
 FUZZ_CC ?= clang

@@ -100,6 +100,7 @@ APR_DECLARE_OPTIONAL_FN(char *, ssl_var_lookup,
 #define HSTS_HAVE_RESPONSE_BUCKETS 1
 #endif
 
+#include "mod_hsts_version.h"
 #include "mod_hsts.h"
 #include "hsts_url.h"
 
@@ -1128,6 +1129,22 @@ static void hsts_retrieve_optional_fn(void)
 }
 #endif
 
+/* Which mod_hsts is loaded, once per start (and per restart), in the error
+ * log: httpd reads the configuration twice at startup, and the first
+ * reading is not the one that serves. */
+static int hsts_post_config_version(apr_pool_t *pconf, apr_pool_t *plog,
+                                    apr_pool_t *ptemp, server_rec *s)
+{
+    (void)pconf;
+    (void)plog;
+    (void)ptemp;
+    if (ap_state_query(AP_SQ_MAIN_STATE) != AP_SQ_MS_CREATE_PRE_CONFIG) {
+        ap_log_error(APLOG_MARK, APLOG_NOTICE, 0, s, "mod_hsts %s loaded",
+                     MOD_HSTS_VERSION);
+    }
+    return OK;
+}
+
 static void hsts_register_hooks(apr_pool_t *p)
 {
     (void)p;
@@ -1138,6 +1155,8 @@ static void hsts_register_hooks(apr_pool_t *p)
     ap_hook_child_init(hsts_child_init, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_check_config(hsts_check_config, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_post_config(hsts_post_config, NULL, NULL, APR_HOOK_MIDDLE);
+    ap_hook_post_config(hsts_post_config_version, NULL, NULL,
+                        APR_HOOK_MIDDLE);
     ap_hook_test_config(hsts_test_config, NULL, NULL, APR_HOOK_MIDDLE);
 #ifndef HSTS_HAVE_AP_SSL
     ap_hook_optional_fn_retrieve(hsts_retrieve_optional_fn, NULL, NULL,

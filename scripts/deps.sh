@@ -7,6 +7,9 @@
 #   scripts/deps.sh test    also the test suite's tools
 #   scripts/deps.sh bench   also valgrind, wrk and h2load
 #   scripts/deps.sh fuzz    clang and its libFuzzer/sanitizer runtime
+#   scripts/deps.sh deb     what `make deb` needs: debhelper, dh_apache2
+#                           (in apache2-dev), dpkg-dev
+#   scripts/deps.sh deb-check   also lintian, for scripts/deb-check.sh
 set -euo pipefail
 
 what=${1:-test}
@@ -21,7 +24,9 @@ case "$what" in
           command -v npm >/dev/null 2>&1 || pkgs="$pkgs nodejs npm" ;;
     bench) pkgs="$pkgs valgrind wrk nghttp2-client procps" ;;
     fuzz) pkgs="build-essential clang libclang-rt-dev" ;;
-    *) echo "usage: $0 demo|test|bench|fuzz" >&2; exit 2 ;;
+    deb) pkgs="$pkgs debhelper dpkg-dev" ;;
+    deb-check) pkgs="$pkgs debhelper dpkg-dev lintian" ;;
+    *) echo "usage: $0 demo|test|bench|fuzz|deb|deb-check" >&2; exit 2 ;;
 esac
 
 if ! command -v dpkg-query >/dev/null 2>&1; then
@@ -46,8 +51,9 @@ apt_install() {
     fi
     echo "deps: installing $*"
     export DEBIAN_FRONTEND=noninteractive
-    apt-get update -qq
-    $cmd
+    # on a shared machine someone else may hold the dpkg lock: wait for it
+    apt-get -o DPkg::Lock::Timeout=600 update -qq
+    apt-get -o DPkg::Lock::Timeout=600 ${cmd#apt-get }
 }
 if [ ${#missing[@]} -gt 0 ]; then
     echo "deps: missing packages: ${missing[*]}" >&2
@@ -77,4 +83,13 @@ if [ "$what" = test ] && [ ! -d "$browser/node_modules/playwright-core" ]
 then
     echo "deps: npm ci in tests/browser (playwright-core)"
     npm ci --prefix "$browser" --no-audit --no-fund
+fi
+
+# dh_apache2 comes with apache2-dev on Debian 12; newer releases may ship it
+# on its own.
+if [ "${what#deb}" != "$what" ] && ! command -v dh_apache2 >/dev/null 2>&1
+then
+    echo "deps: no dh_apache2 after installing apache2-dev: install the" \
+         "package that has it (dh-apache2 on newer releases)" >&2
+    exit 1
 fi

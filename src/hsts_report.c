@@ -26,6 +26,7 @@
  * DUMP_HSTS lists in full, one line per vhost, written as it is made.
  */
 
+#include "mod_hsts_version.h"
 #include "mod_hsts.h"
 #include "ap_listen.h"
 #include "apr_lib.h"
@@ -991,7 +992,11 @@ void hsts_test_config(apr_pool_t *pconf, server_rec *main)
                                                        &hsts_module);
         const hsts_rule *rule = dc ? dc->rule : NULL;
 
-        apr_file_puts("{\"type\":\"vhost\",\"server_name\":", out);
+        apr_file_puts("{\"type\":\"vhost\",", out);
+        if (s == main) {
+            apr_file_puts("\"version\":\"" MOD_HSTS_VERSION "\",", out);
+        }
+        apr_file_puts("\"server_name\":", out);
         hsts_put_json(out, s->server_hostname);
         apr_file_puts(",\"aliases\":", out);
         hsts_put_names(out, s);
