@@ -308,9 +308,24 @@ class Httpd:
             assert needle in out, out
         return out
 
+    def _serving(self):
+        """The MPM writes the pid file once the configuration has been
+        read for good (the first of httpd's two passes already listens)."""
+        try:
+            with open(os.path.join(self.dir, "httpd.pid")) as f:
+                if f.read().strip() != str(self.proc.pid):
+                    return False
+            with socket.create_connection(("127.0.0.1", self.tls_port),
+                                          timeout=0.2):
+                return True
+        except OSError:
+            return False
+
     def start(self):
         if os.path.exists(self.error_log):
             self.log_offset = os.path.getsize(self.error_log)
+        if os.path.exists(os.path.join(self.dir, "httpd.pid")):
+            os.unlink(os.path.join(self.dir, "httpd.pid"))
         cmd = [httpd_binary(), "-f", self.conf_path, "-DFOREGROUND"]
         if HTTPD_WRAPPER:
             cmd = HTTPD_WRAPPER + cmd + ["-X"]
@@ -325,13 +340,11 @@ class Httpd:
                 raise RuntimeError("httpd exited at start (rc %s): %s\n%s"
                                    % (self.proc.returncode, out,
                                       self.read_log()))
-            try:
-                with socket.create_connection(("127.0.0.1", self.tls_port),
-                                              timeout=0.2):
-                    return self
-            except OSError:
-                time.sleep(0.05)
-        raise RuntimeError("httpd did not listen on %d" % self.tls_port)
+            if self._serving():
+                return self
+            time.sleep(0.05)
+        raise RuntimeError("httpd did not start serving on %d"
+                           % self.tls_port)
 
     def stop(self):
         if self.proc and self.proc.poll() is None:
