@@ -210,15 +210,15 @@ def main():
                                or "~/.cache/mod_hsts/httpd")
     found = archives(src) if os.path.isdir(src) else {}
     names = os.environ.get("HTTPD_VERSIONS", "").split()
-    if not names:
-        names = default_names(found) + [SYSTEM]
     wanted = [n for n in names if n != SYSTEM]
-    if wanted and not found:
+    if (wanted or not names) and not found:
         sys.exit("make matrix: no httpd source archives in %s (HTTPD_SRC).\n"
                  "Put the upstream archives there (httpd-2.4.37.tar.gz ... "
                  "httpd-trunk-<commit>.tar.gz, as in shared/httpd-src/), or "
                  "point HTTPD_SRC at them, or run only the system's httpd "
                  "with HTTPD_VERSIONS=system." % src)
+    if not names:
+        names = default_names(found) + [SYSTEM]
     missing = [n for n in wanted if n not in found]
     if missing:
         sys.exit("make matrix: no archive for %s in %s (have: %s)"
