@@ -19,6 +19,9 @@
 #                   run its unit tests (DISTCHECK=test: the whole make test)
 #   make deb        dist/libapache2-mod-hsts_VERSION-N_ARCH.deb, built from
 #                   the tarball in build/deb (scripts/deb-check.sh proves it)
+#   make matrix     the unit tests and the whole suite against each httpd
+#                   release in HTTPD_SRC (built once, cached) and the
+#                   system's; a table in build/matrix/RESULTS.md
 #   make clean
 #
 # The version is written once, in include/mod_hsts_version.h.
@@ -49,8 +52,8 @@ PURE = src/hsts_policy.c src/hsts_rollout.c src/hsts_url.c
 MODS_AVAILABLE = /etc/apache2/mods-available
 
 .PHONY: all install test unit pytest demo bench bench-config fuzz asan \
-        stress valgrind clean deps-test deps-demo deps-bench deps-fuzz \
-        deps-deb dist distcheck deb
+        stress valgrind matrix matrix-module clean deps-test deps-demo \
+        deps-bench deps-fuzz deps-deb deps-matrix dist distcheck deb
 
 all: .libs/mod_hsts.so
 
@@ -83,6 +86,9 @@ deps-bench:
 
 deps-fuzz:
 	@scripts/deps.sh fuzz
+
+deps-matrix:
+	@scripts/deps.sh matrix
 
 deps-deb:
 	@scripts/deps.sh deb
@@ -197,6 +203,28 @@ asan: deps-test
 	@if ls $(ASAN_LOGS)/* >/dev/null 2>&1; then \
 	    echo "sanitizer reports:"; cat $(ASAN_LOGS)/*; exit 1; \
 	else echo "asan: no sanitizer reports"; fi
+
+# The release matrix: HTTPD_VERSIONS names releases by their archive,
+# httpd-<name>[-*].tar.gz in HTTPD_SRC ("2.4.37 trunk"), and "system" for
+# the httpd whose apxs is on PATH; empty means every archive and system.
+# Builds are cached in MATRIX_CACHE, keyed by the archive's checksum.
+HTTPD_SRC ?= ../shared/httpd-src
+HTTPD_VERSIONS ?=
+MATRIX_CACHE ?= $(HOME)/.cache/mod_hsts/httpd
+
+matrix: deps-matrix
+	$(MAKE) tests/unit/test_policy
+	HTTPD_SRC="$(HTTPD_SRC)" HTTPD_VERSIONS="$(HTTPD_VERSIONS)" \
+	    MATRIX_CACHE="$(MATRIX_CACHE)" $(PYTHON) scripts/matrix.py
+
+# The module built out of tree in MATRIX_DIR with the apxs in APXS (never
+# touching .libs): scripts/matrix.py does this once per release.
+matrix-module:
+	@test -n "$(MATRIX_DIR)" || { echo "MATRIX_DIR not set" >&2; exit 2; }
+	rm -rf $(MATRIX_DIR) && mkdir -p $(MATRIX_DIR)
+	cp --parents $(SRC) $(HDR) $(MATRIX_DIR)/
+	cd $(MATRIX_DIR) && $(APXS) -c -I include $(APXS_WARN) \
+	    -o mod_hsts.la $(SRC)
 
 clean:
 	rm -rf .libs src/.libs bench/.libs build *.la *.lo *.slo *.o src/*.lo \

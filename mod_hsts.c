@@ -83,6 +83,14 @@
 #include "apr_thread_mutex.h"
 #endif
 
+/* The floor is the oldest release `make matrix` passes on, 2.4.37 (RHEL
+ * 8).  The TLS fallback below needs c->master (2.4.17) and the
+ * post_perdir_config hook (2.4.5); nothing older than 2.4.37 is tested. */
+#if !AP_MODULE_MAGIC_AT_LEAST(20120211, 83)
+#error "mod_hsts needs httpd 2.4.37 or later (MMN 20120211.83): older " \
+       "releases are untested (README, Supported versions)"
+#endif
+
 #if AP_MODULE_MAGIC_AT_LEAST(20120211, 105)
 #include "http_ssl.h"
 #define HSTS_HAVE_AP_SSL 1

@@ -40,7 +40,7 @@ POLICY = "max-age=31536000; includeSubDomains"
 
 BODY = """
     HSTSPolicy "%s"
-    ProxyPass /proxy/ http://127.0.0.1:{backend}/ retry=0
+    ProxyPass /proxy/ http://127.0.0.1:{backend}/ retry=1
 """ % POLICY
 
 LUA = r"""

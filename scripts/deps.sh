@@ -10,6 +10,8 @@
 #   scripts/deps.sh deb     what `make deb` needs: debhelper, dh_apache2
 #                           (in apache2-dev), dpkg-dev
 #   scripts/deps.sh deb-check   also lintian, for scripts/deb-check.sh
+#   scripts/deps.sh matrix  the test suite's tools, and what building
+#                           upstream httpd releases from source needs
 set -euo pipefail
 
 what=${1:-test}
@@ -19,14 +21,23 @@ pkgs="apache2-bin apache2-dev apache2-utils build-essential curl openssl
       media-types python3"
 case "$what" in
     demo) ;;
-    test) pkgs="$pkgs python3-pytest nghttp2-client chromium libnss3-tools"
+    test) pkgs="$pkgs python3-pytest python3-h2 nghttp2-client chromium
+               libnss3-tools"
           # node for playwright-core: Debian's, unless one is installed
           command -v npm >/dev/null 2>&1 || pkgs="$pkgs nodejs npm" ;;
     bench) pkgs="$pkgs valgrind wrk nghttp2-client procps" ;;
     fuzz) pkgs="build-essential clang libclang-rt-dev" ;;
     deb) pkgs="$pkgs debhelper dpkg-dev" ;;
     deb-check) pkgs="$pkgs debhelper dpkg-dev lintian" ;;
-    *) echo "usage: $0 demo|test|bench|fuzz|deb|deb-check" >&2; exit 2 ;;
+    # PCRE1 for releases before 2.4.53, PCRE2 for the others
+    matrix) pkgs="$pkgs python3-pytest python3-h2 nghttp2-client chromium
+                  libnss3-tools
+                  libapr1-dev libaprutil1-dev libpcre3-dev libpcre2-dev
+                  libssl-dev libnghttp2-dev libexpat1-dev autoconf automake
+                  libtool binutils"
+            command -v npm >/dev/null 2>&1 || pkgs="$pkgs nodejs npm" ;;
+    *) echo "usage: $0 demo|test|bench|fuzz|matrix|deb|deb-check" >&2
+       exit 2 ;;
 esac
 
 if ! command -v dpkg-query >/dev/null 2>&1; then
@@ -79,8 +90,8 @@ fi
 # The browser tests drive Debian's chromium with playwright-core from npm,
 # pinned in tests/browser/package-lock.json; it never downloads a browser.
 browser="$(dirname "$0")/../tests/browser"
-if [ "$what" = test ] && [ ! -d "$browser/node_modules/playwright-core" ]
-then
+if { [ "$what" = test ] || [ "$what" = matrix ]; } \
+        && [ ! -d "$browser/node_modules/playwright-core" ]; then
     echo "deps: npm ci in tests/browser (playwright-core)"
     npm ci --prefix "$browser" --no-audit --no-fund
 fi

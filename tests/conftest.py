@@ -11,6 +11,10 @@ import harness
 
 @pytest.fixture(scope="session", autouse=True)
 def built_module():
+    if harness.APXS and not os.environ.get("HSTS_MODULE"):
+        pytest.exit("HSTS_APXS=%s needs HSTS_MODULE: the module built with "
+                    "that apxs (make matrix builds one per release)"
+                    % harness.APXS, returncode=4)
     if not os.environ.get("HSTS_MODULE"):
         res = subprocess.run(["make", "-C", harness.REPO, "all"],
                              capture_output=True, text=True)
@@ -18,6 +22,15 @@ def built_module():
                                      + res.stderr)
     assert os.path.exists(harness.MODULE), harness.MODULE
     return harness.MODULE
+
+
+@pytest.fixture(autouse=True)
+def _release_expectations(request):
+    """harness.expect_sts() records on the running test when its result
+    holds only for the httpd release under test."""
+    harness.current_test = request.node
+    yield
+    harness.current_test = None
 
 
 @pytest.fixture(scope="session")

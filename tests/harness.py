@@ -20,9 +20,12 @@ import tempfile
 import time
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-# make asan / make valgrind point these at an instrumented build.
+# make asan / make valgrind / make matrix point these at another build.
 MODULE = os.environ.get("HSTS_MODULE") or os.path.join(REPO, ".libs",
                                                        "mod_hsts.so")
+# The httpd to test against is the one this apxs was installed with (make
+# matrix: an upstream release's); by default the one on PATH.
+APXS = os.environ.get("HSTS_APXS", "")
 HTTPD_PRELOAD = os.environ.get("HSTS_HTTPD_PRELOAD", "")
 # make valgrind: run httpd as one process (-X) under this command.
 HTTPD_WRAPPER = os.environ.get("HSTS_HTTPD_WRAPPER", "").split()
@@ -31,7 +34,14 @@ DOMAIN = "hsts.test"
 STS = "strict-transport-security"
 
 
+def in_ci():
+    """CI says so (.ci/run exports CI=1): there a missing tool fails."""
+    return os.environ.get("CI", "").lower() not in ("", "0", "false", "no")
+
+
 def _apxs():
+    if APXS:
+        return APXS
     for name in ("apxs", "apxs2"):
         path = shutil.which(name)
         if path:
@@ -55,11 +65,79 @@ def modules_dir():
 
 @functools.lru_cache(maxsize=None)
 def httpd_version():
-    """The release under test, e.g. (2, 4, 71); trunk says (2, 5, 1)."""
-    out = run([httpd_binary(), "-v"]).stdout
+    """The release under test as a tuple, from `httpd -v`: (2, 4, 71);
+    trunk's 2.5.1-dev is (2, 5, 1)."""
+    out = subprocess.check_output([httpd_binary(), "-v"], text=True)
     m = re.search(r"Apache/(\d+)\.(\d+)\.(\d+)", out)
-    assert m, out
+    if not m:
+        raise RuntimeError("no version in `%s -v`: %s" % (httpd_binary(),
+                                                          out))
     return tuple(int(x) for x in m.groups())
+
+
+# Where httpd itself sends none of the headers modules set (a `Header
+# always set` control included), by release: nothing mod_hsts could do.
+# kind: (first release that lets them through, whether the response is
+# empty before it).  Measured with make matrix on the releases in
+# shared/httpd-src; where httpd's CHANGES names the fix, that release.
+HTTPD_DROPS = {
+    # HTTP/1.1 304: the header filter kept only a fixed list (ETag,
+    # Date...).  2.4.41 drops, 2.4.48 keeps; CHANGES 2.4.47, PR 61820.
+    "h1-304": ((2, 4, 47), False),
+    # HTTP/2 431 (too many or too long headers): mod_http2 answered without
+    # output filters.  2.4.41 drops, 2.4.48 keeps; CHANGES 2.4.47.
+    "h2-431": ((2, 4, 47), False),
+    # HTTP/2 304: mod_http2 kept only a fixed list.  2.4.48 drops, 2.4.52
+    # keeps.
+    "h2-304": ((2, 4, 52), False),
+    # A 408 over TLS (request read timeout): mod_ssl sends nothing at all.
+    # 2.4.48 sends nothing, 2.4.52 the 408.
+    "tls-408": ((2, 4, 52), True),
+}
+
+
+def httpd_drops_headers(kind):
+    """True when the httpd under test sends no module's header on
+    responses of `kind` (a key of HTTPD_DROPS)."""
+    return httpd_version() < HTTPD_DROPS[kind][0]
+
+
+# The control header: tests of the kinds above set it with mod_headers
+# (`PROBE_CONF` in the vhost) to prove what httpd let through.
+PROBE = "x-probe"
+PROBE_CONF = 'Header always set X-Probe "control"'
+
+# conftest points this at the running test's item, so that a result that
+# holds only for the release under test is counted as such (make matrix's
+# expected-by-release column, from the JUnit XML properties).
+current_test = None
+
+
+def note_expected_by_release(kind):
+    entry = ("expected_by_release", kind)
+    if current_test is not None and entry not in \
+            current_test.user_properties:
+        current_test.user_properties.append(entry)
+
+
+def expect_sts(res, status, want, kind=None):
+    """`res` has `status` and exactly the STS values `want`, unless the
+    release under test drops every module's header on responses of `kind`:
+    then the control header (PROBE_CONF) must be missing too (an empty
+    response where httpd sends nothing at all), and the test counts as
+    expected-by-release.  Where the release lets headers through, the
+    control must be there, so that its absence elsewhere means something.
+    """
+    if kind and httpd_drops_headers(kind):
+        note_expected_by_release(kind)
+        empty = HTTPD_DROPS[kind][1]
+        assert res.status == (None if empty else status), res
+        assert res.all(PROBE) == [] and res.sts == [], res
+        return
+    assert res.status == status, res
+    assert res.sts == want, res
+    if kind:
+        assert res.all(PROBE) == ["control"], res
 
 
 def free_ports(n):
@@ -160,11 +238,83 @@ ALWAYS_ALLOWED = [
     r"AH00558",                          # ServerName guess (unused here)
 ]
 if HTTPD_WRAPPER:
-    # httpd -X started as root: mod_cgid's daemon, already www-data, cannot
+    # httpd -X started as root: mod_cgid's daemon, already run_as(), cannot
     # remove its socket at shutdown.
     ALWAYS_ALLOWED.append(r"\[cgid:error\].*AH01240")
 
-LOG_LEVEL_RE = re.compile(r"^\[[^\]]*\] \[(\w+):(warn|error|crit|alert|"
+@functools.lru_cache(maxsize=None)
+def builtin_modules():
+    """What `httpd -l` lists as compiled in: {"log_config", "unixd",
+    ...}, and "mpm" when an MPM is (Debian builds in mod_log_config and
+    mod_unixd; upstream's reallyall build has them, and the MPM, as .so)."""
+    out = subprocess.check_output([httpd_binary(), "-l"], text=True)
+    names = set()
+    for line in out.splitlines():
+        name = line.strip()
+        if name in ("event.c", "worker.c", "prefork.c"):
+            names.add("mpm")
+        elif name.startswith("mod_") and name.endswith(".c"):
+            names.add(name[4:-2])
+    return names
+
+
+def load_lines(modules):
+    """LoadModule lines for `modules`, plus the ones every config here
+    needs that this httpd does not have built in; none for built-ins."""
+    builtin = builtin_modules()
+    wanted = []
+    for m in ["log_config", "unixd"] + list(modules):
+        if m in builtin or (m.startswith("mpm_") and "mpm" in builtin) \
+                or m in wanted:
+            continue
+        if m in ("log_config", "unixd") and not os.path.exists(
+                os.path.join(modules_dir(), "mod_%s.so" % m)):
+            continue
+        wanted.append(m)
+    return ["LoadModule %s_module %s/mod_%s.so" % (m, modules_dir(), m)
+            for m in wanted]
+
+
+def mime_types():
+    """The mime.types this httpd installed (upstream: under its prefix),
+    else the system's (Debian's apache2 uses media-types')."""
+    own = os.path.join(apxs_query("SYSCONFDIR"), "mime.types")
+    return own if os.path.exists(own) else "/etc/mime.types"
+
+
+@functools.lru_cache(maxsize=None)
+def run_as():
+    """(User, Group) for children of an httpd started as root: what this
+    httpd's own httpd.conf says (upstream: daemon) when that account
+    exists, else www-data (Debian), daemon or nobody, whichever exists."""
+    import grp
+    import pwd
+    said = {}
+    conf = os.path.join(apxs_query("SYSCONFDIR"), "httpd.conf")
+    if os.path.exists(conf):
+        with open(conf, errors="replace") as f:
+            for line in f:
+                m = re.match(r"\s*(User|Group)\s+([\w.-]+)\s*$", line)
+                if m:
+                    said[m.group(1)] = m.group(2)
+
+    def exists(db, name):
+        try:
+            db(name)
+            return True
+        except KeyError:
+            return False
+
+    user = next(u for u in [said.get("User"), "www-data", "daemon",
+                            "nobody"] if u and exists(pwd.getpwnam, u))
+    group = said.get("Group")
+    if not group or not exists(grp.getgrnam, group):
+        group = grp.getgrgid(pwd.getpwnam(user).pw_gid).gr_name
+    return user, group
+
+
+# "[:emerg]" too: httpd 2.4 logs some of its own lines without a module.
+LOG_LEVEL_RE = re.compile(r"^\[[^\]]*\] \[(\w*):(warn|error|crit|alert|"
                           r"emerg)\]")
 
 
@@ -180,7 +330,7 @@ class Httpd:
             self.dir = path
         else:
             self.dir = tempfile.mkdtemp(prefix="hsts-%s-" % name)
-        # Children run as www-data when we are root: everything they read
+        # Children run as run_as() when we are root: everything they read
         # must be reachable.
         os.chmod(self.dir, 0o755)
         self.docroot = os.path.join(self.dir, "htdocs")
@@ -217,7 +367,7 @@ class Httpd:
             'LogFormat "%h \\"%r\\" %>s %{hsts}n" hsts',
             'CustomLog "%s" hsts' % self.access_log,
             "ServerName %s" % DOMAIN,
-            'TypesConfig /etc/mime.types',
+            'TypesConfig "%s"' % mime_types(),
             '<IfModule cgid_module>\n    ScriptSock "%s/cgid.sock"\n'
             '</IfModule>' % self.dir,
             "Listen 127.0.0.1:%d" % self.tls_port,
@@ -228,9 +378,8 @@ class Httpd:
             "TraceEnable on",
         ]
         if os.geteuid() == 0:
-            lines += ["User www-data", "Group www-data"]
-        mods = ["LoadModule %s_module %s/mod_%s.so"
-                % (m, modules_dir(), m) for m in (modules or BASE_MODULES)]
+            lines += ["User %s" % run_as()[0], "Group %s" % run_as()[1]]
+        mods = load_lines(modules or BASE_MODULES)
         if hsts:
             mods.append("LoadModule hsts_module %s" % MODULE)
         return "\n".join(mods + lines) + "\n" + extra + "\n"

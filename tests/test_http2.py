@@ -15,7 +15,8 @@ BODY = """
     HSTSPolicy "max-age=300; includeSubDomains"
     Redirect 302 /moved /index.html
     ProxyPass /proxy/ http://127.0.0.1:{backend}/
-"""
+    %s
+""" % harness.PROBE_CONF
 
 
 @pytest.fixture(scope="module")
@@ -47,12 +48,16 @@ CASES = {
 }
 
 
+# Cases where older releases send no module's header at all (see
+# harness.HTTPD_DROPS).
+DROPPED_BY = {"304": "h2-304", "431": "h2-431"}
+
+
 @pytest.mark.parametrize("case", sorted(CASES))
 def test_h2_exactly_one_header(httpd, case):
     fetch, status = CASES[case]
     res = fetch(httpd)
-    assert res.status == status, res
-    assert res.sts == [POLICY], res
+    harness.expect_sts(res, status, [POLICY], DROPPED_BY.get(case))
 
 
 def test_h2_really_negotiated(httpd):

@@ -34,9 +34,10 @@ BODY = """
     </Location>
     ProxyPass /proxy/ http://127.0.0.1:{backend}/
     ProxyPass /cached/ http://127.0.0.1:{backend}/
-    ProxyPass /dead/ http://127.0.0.1:{dead}/ retry=0
+    ProxyPass /dead/ http://127.0.0.1:{dead}/ retry=1
     CacheEnable socache /cached/
-"""
+    %s
+""" % harness.PROBE_CONF
 
 GLOBAL = """
 CacheSocache shmcb
@@ -155,12 +156,16 @@ CASES = {
 }
 
 
+# Cases where older releases send no module's header at all (see
+# harness.HTTPD_DROPS).
+DROPPED_BY = {"304": "h1-304", "408-request-timeout": "tls-408"}
+
+
 @pytest.mark.parametrize("case", sorted(CASES))
 def test_tls_exactly_one_header(httpd, case):
     fetch, status = CASES[case]
     res = fetch(httpd, True)
-    assert res.status == status, res
-    assert res.sts == [POLICY], res
+    harness.expect_sts(res, status, [POLICY], DROPPED_BY.get(case))
 
 
 @pytest.mark.parametrize("case", sorted(CASES))
