@@ -884,6 +884,11 @@ static void hsts_decide(request_rec *r)
 }
 
 #ifdef HSTS_HAVE_RESPONSE_BUCKETS
+#if defined(__GNUC__)
+#pragma GCC diagnostic push
+/* APR_BRIGADE_SENTINEL casts away a qualifier inside APR's ring macros */
+#pragma GCC diagnostic ignored "-Wcast-qual"
+#endif
 /* An interim response (1xx, as a response bucket: 103 Early Hints, or the
  * 101 of a protocol switch that mod_http2 turns into the 200 of an
  * extended CONNECT) passes before the final one: it gets the header a
@@ -911,6 +916,9 @@ static int hsts_interim(request_rec *r, apr_bucket_brigade *bb)
     }
     return 1;
 }
+#if defined(__GNUC__)
+#pragma GCC diagnostic pop
+#endif
 #endif
 
 /* The filter decides once per response: f->ctx is the request whose
