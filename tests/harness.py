@@ -602,6 +602,15 @@ class Httpd:
                                                          res.stderr))
         return Response.parse(res.stdout)
 
+    def tls_socket(self, alpn="h2", timeout=10, server_hostname=DOMAIN):
+        """A TLS connection to the TLS port, the test CA trusted, with
+        ALPN offering `alpn` only."""
+        ctx = ssl.create_default_context(cafile=self.pki.ca)
+        ctx.set_alpn_protocols([alpn])
+        return ctx.wrap_socket(socket.create_connection(
+            ("127.0.0.1", self.tls_port), timeout=timeout),
+            server_hostname=server_hostname)
+
     def raw(self, data, tls=True, server_hostname=DOMAIN, wait=None,
             timeout=10, port=None):
         """Send raw bytes (over TLS by default), return the Response."""

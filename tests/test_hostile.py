@@ -177,11 +177,7 @@ def test_h2_flood_of_streams_and_bad_headers(httpd):
 
 
 def h2_connection(httpd):
-    ctx = ssl.create_default_context(cafile=httpd.pki.ca)
-    ctx.set_alpn_protocols(["h2"])
-    sock = ctx.wrap_socket(socket.create_connection(
-        ("127.0.0.1", httpd.tls_port), timeout=5),
-        server_hostname=harness.DOMAIN)
+    sock = httpd.tls_socket(timeout=5)
     assert sock.selected_alpn_protocol() == "h2"
     # client preface and an empty SETTINGS frame
     sock.sendall(b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"

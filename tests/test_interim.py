@@ -186,11 +186,7 @@ def h2_extended_connect(httpd):
     import h2.connection
     import h2.events
 
-    ctx = ssl.create_default_context(cafile=httpd.pki.ca)
-    ctx.set_alpn_protocols(["h2"])
-    sock = ctx.wrap_socket(socket.create_connection(
-        ("127.0.0.1", httpd.tls_port), timeout=10),
-        server_hostname=harness.DOMAIN)
+    sock = httpd.tls_socket()
     conn = h2.connection.H2Connection(h2.config.H2Configuration(
         client_side=True, header_encoding="utf-8"))
     conn.initiate_connection()

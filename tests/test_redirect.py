@@ -36,6 +36,13 @@ def loc(res):
     return res.all("location")
 
 
+def redirect(h, target, host):
+    """A raw plain-HTTP GET of `target` with Host `host` (bytes): the
+    response."""
+    return h.raw(b"GET " + target + b" HTTP/1.1\r\nHost: " + host
+                 + b"\r\nConnection: close\r\n\r\n", tls=False)
+
+
 @pytest.mark.parametrize("method,args,status", [
     ("GET", [], 301),
     ("HEAD", ["-I"], 301),
@@ -67,15 +74,13 @@ def test_port_and_follow(httpd):
 
 
 def test_ipv6_literal_bracketed(httpd):
-    res = httpd.raw(b"GET /a/b.html?v6 HTTP/1.1\r\nHost: [::1]\r\n"
-                    b"Connection: close\r\n\r\n", tls=False)
+    res = redirect(httpd, b"/a/b.html?v6", b"[::1]")
     assert res.status == 301, res
     assert loc(res) == ["https://[::1]/a/b.html?v6"], res
 
 
 def test_forged_host_goes_to_servername(httpd):
-    res = httpd.raw(b"GET /a/b.html HTTP/1.1\r\nHost: evil.example\r\n"
-                    b"Connection: close\r\n\r\n", tls=False)
+    res = redirect(httpd, b"/a/b.html", b"evil.example")
     assert res.status == 301, res
     assert loc(res) == ["https://hsts.test/a/b.html"], res
 
@@ -157,8 +162,7 @@ def test_only_in_a_directory(server_factory, directory, htaccess):
 def test_target_as_sent(httpd, target, want):
     # httpd's own refusal of a bad escape is logged
     httpd.allowed.append(r"\[core:error\].*/a%zz")
-    res = httpd.raw(b"GET " + target + b" HTTP/1.1\r\nHost: hsts.test\r\n"
-                    b"Connection: close\r\n\r\n", tls=False)
+    res = redirect(httpd, target, b"hsts.test")
     if want is None:
         assert res.status in (400, 404), res
         assert loc(res) == [], res
@@ -193,14 +197,12 @@ def unsafe(server_factory):
     b"-" * 300 + b".example.test",
 ])
 def test_forged_host_never_chooses(unsafe, host):
-    res = unsafe.raw(b"GET /p?q HTTP/1.1\r\nHost: " + host
-                     + b"\r\nConnection: close\r\n\r\n", tls=False)
+    res = redirect(unsafe, b"/p?q", host)
     assert res.status == 301, res
     assert loc(res) == ["https://hsts.test/p?q"], res
 
 
 def test_valid_alias_still_kept(unsafe):
-    res = unsafe.raw(b"GET /p HTTP/1.1\r\nHost: www.example.test\r\n"
-                     b"Connection: close\r\n\r\n", tls=False)
+    res = redirect(unsafe, b"/p", b"www.example.test")
     assert res.status == 301, res
     assert loc(res) == ["https://www.example.test/p"], res
