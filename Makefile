@@ -155,8 +155,8 @@ bench/.libs/%.so: bench/%.c bench/mod_hsts_floor.c
 # merge, upstream and shared-hosting scenarios; errors whose stack passes
 # through mod_hsts fail the run (httpd's and OpenSSL's own are listed).
 VG_LOGS = $(CURDIR)/build/valgrind
-VG_TESTS = test_responses.py test_merge.py test_upstream.py \
-           test_shared_hosting.py test_redirect.py
+VG_TESTS = test_responses.py test_merge.py test_upstream.py test_sni.py \
+           test_shared_hosting.py test_redirect.py test_tenants.py
 
 valgrind: deps-bench
 	$(MAKE) all
