@@ -119,12 +119,17 @@ APR_DECLARE_OPTIONAL_FN(char *, ssl_var_lookup,
 #define HSTS_NEED_POLICY   1
 #define HSTS_NEED_REDIRECT 2
 
+/* A host name and the vhost it selects among a connection's. */
+typedef struct {
+    const char *name;
+    server_rec *server;
+} hsts_named;
+
 /* What a connection is known to be, worked out when first needed. */
 typedef struct {
     int tls;                    /* a TLS connection stays TLS */
     int sni_known;
-    const char *sni;            /* the host named in the handshake, if any */
-    server_rec *server;         /* the vhost that name selects */
+    hsts_named sni;             /* the host named in the handshake, if any */
 } hsts_conn;
 
 static void *hsts_create_dir_conf(apr_pool_t *p, char *dir);
@@ -541,22 +546,34 @@ static int hsts_server_is_named(const server_rec *s, const char *name)
     return 0;
 }
 
-static int hsts_sni_match(void *baton, conn_rec *c, server_rec *s)
+static int hsts_name_match(void *baton, conn_rec *c, server_rec *s)
 {
-    hsts_conn *hc = baton;
+    hsts_named *n = baton;
 
     (void)c;
-    if (hsts_server_is_named(s, hc->sni)) {
-        hc->server = s;
+    if (hsts_server_is_named(s, n->name)) {
+        n->server = s;
         return 1;
     }
     return 0;
 }
 
-/* The virtual host a TLS connection is for, as the client named it in
- * the handshake (SNI), chosen among the address's name-based vhosts the
- * way mod_ssl chooses the certificate: the default one when no name
- * matches.  NULL when the client named no host. */
+/* The vhost among the address's name-based ones that `name` selects, as
+ * httpd and mod_ssl select it: the one with that ServerName or a matching
+ * ServerAlias, else the address's default. */
+static server_rec *hsts_vhost_named(conn_rec *c, const char *name)
+{
+    conn_rec *tc = c->master ? c->master : c;
+    hsts_named n;
+
+    n.name = name;
+    n.server = NULL;
+    return ap_vhost_iterate_given_conn(tc, hsts_name_match, &n)
+           ? n.server : tc->base_server;
+}
+
+/* The vhost a TLS connection is for, as the client named it in the
+ * handshake (SNI); NULL when it named no host. */
 static server_rec *hsts_sni_server(conn_rec *c, const char **sni)
 {
     conn_rec *tc = c->master ? c->master : c;
@@ -564,26 +581,46 @@ static server_rec *hsts_sni_server(conn_rec *c, const char **sni)
 
     if (!hc->sni_known) {
 #ifdef HSTS_HAVE_AP_SSL
-        hc->sni = ap_ssl_var_lookup(c->pool, tc->base_server, tc, NULL,
-                                    "SSL_TLS_SNI");
+        hc->sni.name = ap_ssl_var_lookup(c->pool, tc->base_server, tc, NULL,
+                                         "SSL_TLS_SNI");
 #else
-        hc->sni = hsts_ssl_var_lookup
-                  ? hsts_ssl_var_lookup(c->pool, tc->base_server, tc, NULL,
-                                        (char *)"SSL_TLS_SNI")
-                  : NULL;
+        hc->sni.name = hsts_ssl_var_lookup
+                       ? hsts_ssl_var_lookup(c->pool, tc->base_server, tc,
+                                             NULL, (char *)"SSL_TLS_SNI")
+                       : NULL;
 #endif
-        if (hc->sni && *hc->sni) {
-            if (!ap_vhost_iterate_given_conn(tc, hsts_sni_match, hc)) {
-                hc->server = tc->base_server;
-            }
+        if (hc->sni.name && *hc->sni.name) {
+            hc->sni.server = hsts_vhost_named(c, hc->sni.name);
         }
         else {
-            hc->sni = NULL;
+            hc->sni.name = NULL;
         }
         hc->sni_known = 1;
     }
-    *sni = hc->sni;
-    return hc->server;
+    *sni = hc->sni.name;
+    return hc->sni.server;
+}
+
+/* The vhost the client meant, for a response httpd sends before it chose
+ * one from the Host (an error while reading the request, or no Host at
+ * all: r->server is just the address's default).  The Host header if the
+ * request got as far as that and it is a host name (HTTP/2 puts
+ * :authority there, and one HTTP/2 connection serves every host its
+ * certificate covers), else the name in the TLS handshake; NULL when the
+ * client named none. */
+static server_rec *hsts_meant_server(request_rec *r, const char **host)
+{
+    const char *h = apr_table_get(r->headers_in, "Host");
+
+    if (h) {
+        const char *name = apr_pstrmemdup(r->pool, h, hsts_host_len(h));
+
+        if (hsts_host_is_valid(name)) {
+            *host = name;
+            return hsts_vhost_named(r->connection, name);
+        }
+    }
+    return hsts_sni_server(r->connection, host);
 }
 
 static int hsts_exempt(const conn_rec *c, const server_rec *s,
@@ -614,62 +651,73 @@ static const char *hsts_rollout_header(const hsts_rollout *ro,
     return k < 0 ? NULL : k == ro->ro.rungs ? rule->header : ro->headers[k];
 }
 
-/* The directory of the deepest .htaccess file that took part in the
- * request, or NULL. */
-static const char *hsts_htaccess_dir(const request_rec *r)
+/* The directory where tenants can act on this request: the deepest one
+ * on its path whose AllowOverride lets .htaccess files set headers
+ * (FileInfo, or an AllowOverrideList), whether or not one is there, or
+ * NULL.  A tenant cannot leave such a directory by deleting its
+ * .htaccess. */
+static const char *hsts_tenant_dir(const request_rec *r)
 {
     const struct htaccess_result *ht;
 
     for (ht = r->htaccess; ht; ht = ht->next) {
-        if (ht->htaccess) {
+        if ((ht->override & OR_FILEINFO)
+            || (ht->override_list && !apr_is_empty_table(ht->override_list))) {
             return ht->dir;
         }
     }
     return NULL;
 }
 
-/* HSTSUpstreamHeader keep hands the header to whoever set it; but where
- * a tenant's .htaccess took part, a tenant may have set it (Header,
- * RewriteRule, its own application), so it stays within the vhost's
- * HSTSOverrideLimits like a tenant's HSTSPolicy. */
+/* A header someone else set goes out as it is (HSTSUpstreamHeader keep,
+ * or no HSTSPolicy at all), except where tenants can act: there a tenant
+ * may have set it (Header, RewriteRule, its own application), so it
+ * stays within the vhost's HSTSOverrideLimits like a tenant's
+ * HSTSPolicy.  A value that is not valid, or a revocation under
+ * off=deny, gives way to the policy in force (none, without one). */
 static const char *hsts_kept(request_rec *r, const hsts_rule *rule,
                              const hsts_limits *lim, const char *foreign,
                              const char **clamped)
 {
-    const char *dir = lim ? hsts_htaccess_dir(r) : NULL;
+    const char *dir = lim ? hsts_tenant_dir(r) : NULL;
     hsts_policy_t p;
     char why[HSTS_ERR_MAX], header[HSTS_HEADER_MAX];
-    const char *change;
+    const char *change, *value = rule->header;
 
     if (!dir) {
         return foreign;
     }
     if (hsts_policy_parse(foreign, &p, why, sizeof(why)) != 0) {
-        change = apr_psprintf(r->pool, "not a valid value (%s), replaced",
-                              why);
+        change = apr_psprintf(r->pool, "not a valid value (%s), %s", why,
+                              value ? "replaced by the policy in force"
+                                    : "removed");
     }
     else if (p.max_age == 0 && lim->limits.deny_off) {
-        change = "a revocation, replaced";
+        change = value ? "a revocation, replaced by the policy in force"
+                       : "a revocation, removed";
     }
     else if (hsts_limits_apply(&lim->limits, &p, why, sizeof(why))) {
         hsts_policy_format(&p, header, sizeof(header));
-        *clamped = apr_psprintf(r->pool, "%s header \"%s\" kept by "
-                                "HSTSUpstreamHeader keep under .htaccess "
-                                "files in %s, %s: HSTSOverrideLimits %s "
-                                "(%s)", HSTS_HEADER, foreign, dir, why,
-                                lim->text, lim->where.source);
-        return apr_pstrdup(r->pool, header);
+        change = apr_pstrdup(r->pool, why);
+        value = apr_pstrdup(r->pool, header);
     }
     else {
         return foreign;
     }
-    *clamped = apr_psprintf(r->pool, "%s header \"%s\" kept by "
-                            "HSTSUpstreamHeader keep under .htaccess files "
-                            "in %s, %s: HSTSOverrideLimits %s (%s)",
+    *clamped = apr_psprintf(r->pool, "%s header \"%s\" (not an "
+                            "HSTSPolicy) under %s, where tenants' .htaccess "
+                            "files may act: %s: HSTSOverrideLimits %s (%s)",
                             HSTS_HEADER, foreign, dir, change, lim->text,
                             lim->where.source);
-    return rule->header;
+    return value;
 }
+
+/* Where no HSTSPolicy applies, HSTSOverrideLimits still bounds what a
+ * tenant sends: it stands for the missing policy, and a header someone
+ * else set is held as under keep. */
+static const hsts_rule hsts_no_policy = {
+    NULL, { "no HSTSPolicy", NULL, 0 }, 0, NULL, { 0, 0, 0 }
+};
 
 /* Each distinct clamp is logged once per child process, so that a client
  * repeating a request cannot fill the disk; a new configuration
@@ -784,20 +832,25 @@ static void hsts_choose(request_rec *r, const apr_table_t *first,
 
     d->value = d->foreign = d->clamped = NULL;
     d->host = r->hostname;
-    /* No Host was read (an error while reading the request, or none
-     * sent): r->server is just the address's default.  The client named
-     * its host in the handshake. */
     if (tls && !d->host) {
-        s = hsts_sni_server(c, &d->host);
+        s = hsts_meant_server(r, &d->host);
         if (s) {
             conf = ap_get_module_config(s->lookup_defaults, &hsts_module);
         }
     }
     d->rule = conf ? conf->rule : NULL;
+    keep = conf && conf->upstream == HSTS_UPSTREAM_KEEP;
     if (!d->rule) {
-        return;     /* no HSTSPolicy for this response: not ours */
+        /* no HSTSPolicy for this response: not ours, but for limits */
+        sconf = s ? ap_get_module_config(s->module_config, &hsts_module)
+                  : NULL;
+        if (!sconf || !sconf->limits || !hsts_tenant_dir(r)
+            || !(d->foreign = hsts_foreign(first, then))) {
+            return;
+        }
+        d->rule = &hsts_no_policy;
+        keep = 1;
     }
-    keep = conf->upstream == HSTS_UPSTREAM_KEEP;
     if (keep || debug) {
         d->foreign = hsts_foreign(first, then);
     }

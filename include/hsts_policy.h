@@ -129,4 +129,8 @@ int hsts_host_is_exempt(const char *host);
  * reached a vhost by one of its names then needs no look at the Host. */
 int hsts_name_never_exempt(const char *pattern);
 
+/* The length of the valid UTF-8 character that `s` starts with (1 to 4;
+ * no overlong forms, surrogates or code points above U+10FFFF), or 0. */
+size_t hsts_utf8_len(const char *s);
+
 #endif /* HSTS_POLICY_H */

@@ -32,9 +32,13 @@
 int hsts_host_is_valid(const char *host);
 
 /* The request-target as the client sent it, without scheme and authority
- * when it came in absolute form ("http://h/p?q" gives "/p?q"); NULL when
- * it names no path ("*", authority form). */
+ * when it came in absolute form ("http://h/p?q" gives "/p?q", "http:/p"
+ * gives "/p"); NULL when it names no path ("*", authority form). */
 const char *hsts_url_path(const char *unparsed);
+
+/* The length of the host in a Host header's "host[:port]" (an IPv6
+ * literal keeps its brackets). */
+size_t hsts_host_len(const char *hostport);
 
 /* Write "https://HOST[:PORT]PATH" to buf (len bytes, always
  * NUL-terminated when len > 0) and return the length of the whole URL,

@@ -638,3 +638,40 @@ int hsts_name_never_exempt(const char *pattern)
     }
     return letter;      /* an all-digit last label is an IPv4 literal */
 }
+
+size_t hsts_utf8_len(const char *s)
+{
+    const unsigned char *u = (const unsigned char *)s;
+    unsigned long cp;
+    size_t n, i;
+
+    if (u[0] < 0x80) {
+        return u[0] ? 1 : 0;
+    }
+    if (u[0] >= 0xc2 && u[0] <= 0xdf) {
+        n = 2;
+        cp = u[0] & 0x1f;
+    }
+    else if (u[0] >= 0xe0 && u[0] <= 0xef) {
+        n = 3;
+        cp = u[0] & 0x0f;
+    }
+    else if (u[0] >= 0xf0 && u[0] <= 0xf4) {
+        n = 4;
+        cp = u[0] & 0x07;
+    }
+    else {
+        return 0;
+    }
+    for (i = 1; i < n; i++) {
+        if ((u[i] & 0xc0) != 0x80) {
+            return 0;   /* also stops at the NUL */
+        }
+        cp = (cp << 6) | (u[i] & 0x3f);
+    }
+    if ((n == 3 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff)))
+        || (n == 4 && (cp < 0x10000 || cp > 0x10ffff))) {
+        return 0;
+    }
+    return n;
+}

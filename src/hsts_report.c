@@ -27,6 +27,7 @@
  */
 
 #include "mod_hsts_version.h"
+#include "hsts_url.h"
 #include "mod_hsts.h"
 #include "ap_listen.h"
 #include "apr_lib.h"
@@ -363,12 +364,19 @@ static void hsts_put_json(apr_file_t *out, const char *s)
     apr_file_putc('"', out);
     for (run = c = s; *c; c++) {
         unsigned char u = (unsigned char)*c;
+        size_t n;
 
-        if (u >= 0x20 && u != '"' && u != '\\') {
+        if (u >= 0x20 && u < 0x7f && u != '"' && u != '\\') {
+            continue;
+        }
+        if (u >= 0x80 && (n = hsts_utf8_len(c)) > 0) {
+            c += n - 1;     /* valid UTF-8 goes out as it is */
             continue;
         }
         apr_file_write_full(out, run, (apr_size_t)(c - run), NULL);
-        if (u < 0x20) {
+        if (u < 0x20 || u >= 0x7f) {
+            /* a byte that is no UTF-8 (a Latin-1 file name, say) as the
+             * character of that number: the line stays valid JSON */
             apr_file_printf(out, "\\u%04x", u);
         }
         else {
@@ -674,6 +682,33 @@ static const char *hsts_rule_where(hsts_check *ck, const server_rec *s,
                         rule->where.line);
 }
 
+/* HSTSRedirect sends a client whose Host does not name the vhost to the
+ * ServerName, and redirects nobody if that is no host name a URL can
+ * hold (an IDN written in Unicode, say): say so now, not per request. */
+static void hsts_check_redirect(hsts_check *ck, server_rec *s)
+{
+    const hsts_dir_conf *dc = ap_get_module_config(s->lookup_defaults,
+                                                   &hsts_module);
+    const hsts_redirect *rd = dc ? dc->redirect : NULL;
+    const char *kind = "redirect-servername";
+
+    if (!rd || !rd->args.on || !s->server_hostname
+        || hsts_host_is_valid(s->server_hostname)
+        || !hsts_tell(ck, kind, HSTS_WARNING)) {
+        return;
+    }
+    hsts_say(ck, s, kind, HSTS_WARNING,
+             apr_psprintf(ck->p, "%s, HSTSRedirect at %s:%d",
+                          hsts_vhost_name(ck->p, s), rd->where.file,
+                          rd->where.line),
+             apr_psprintf(ck->p, "ServerName %s is not a host name a URL "
+                          "can hold (write an internationalized name in "
+                          "its ASCII form, xn--...): a request whose Host "
+                          "is not one of the vhost's names cannot be "
+                          "redirected and is served over plain HTTP",
+                          s->server_hostname));
+}
+
 static void hsts_check_vhost(hsts_check *ck, server_rec *s)
 {
     const hsts_rule *rule = hsts_server_rule(s);
@@ -681,6 +716,7 @@ static void hsts_check_vhost(hsts_check *ck, server_rec *s)
     const char *kind;
     int twin, n, i;
 
+    hsts_check_redirect(ck, s);
     if (ck->mode == HSTS_PRELOAD_OFF || !rule || !rule->header
         || !rule->policy.preload) {
         return;

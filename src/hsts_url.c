@@ -90,15 +90,29 @@ const char *hsts_url_path(const char *unparsed)
     if (unparsed[0] == '/') {
         return unparsed;
     }
-    /* absolute form: scheme "://" authority, then the path and query */
+    /* absolute form: scheme ":" ["//" authority], then the path, query */
     for (c = unparsed; hsts_is_alnum(*c) || *c == '+' || *c == '-'
                        || *c == '.'; c++) {
         continue;
     }
-    if (c == unparsed || strncmp(c, "://", 3) != 0) {
+    if (c == unparsed || *c != ':') {
         return NULL;
     }
-    return c + 3 + strcspn(c + 3, "/?#");
+    if (c[1] == '/' && c[2] == '/') {
+        return c + 3 + strcspn(c + 3, "/?#");
+    }
+    return c[1] == '/' ? c + 1 : NULL;
+}
+
+size_t hsts_host_len(const char *hostport)
+{
+    const char *end;
+
+    if (hostport[0] == '[') {
+        end = strchr(hostport, ']');
+        return end ? (size_t)(end - hostport) + 1 : strlen(hostport);
+    }
+    return strcspn(hostport, ":");
 }
 
 /* Bytes that stand for themselves in a URI path or query (RFC 3986:

@@ -158,6 +158,7 @@ def test_only_in_a_directory(server_factory, directory, htaccess):
     (b"/a\"<>\\^`{|}", "/a%22%3C%3E%5C%5E%60%7B%7C%7D"),
     (b"http://hsts.test/abs%3Fpath?q", "/abs%3Fpath?q"),   # absolute form
     (b"http://hsts.test?q", "/?q"),
+    (b"http:/a/b.html?q", "/a/b.html?q"),   # a scheme, no authority
 ])
 def test_target_as_sent(httpd, target, want):
     # httpd's own refusal of a bad escape is logged
@@ -206,3 +207,19 @@ def test_valid_alias_still_kept(unsafe):
     res = redirect(unsafe, b"/p", b"www.example.test")
     assert res.status == 301, res
     assert loc(res) == ["https://www.example.test/p"], res
+
+
+def test_servername_no_url_can_hold(server_factory):
+    """A ServerName HSTSRedirect could not put in a URL is said at
+    startup, with the directive's file and line."""
+    h = server_factory("redirect-idn")
+    body = ('    HSTSRedirect on\n')
+    rc, out = h.check_config(h.base_conf() + h.plain_vhost(
+        body, server_name="caf\u00e9.example", aliases="nothing.invalid"))
+    assert rc == 0, out
+    line = [l for l in out.splitlines() if "[hsts:warn]" in l]
+    assert len(line) == 1, out
+    # httpd's log escapes the 8-bit bytes
+    assert "ServerName caf\\xc3\\xa9.example is not a host name a URL " \
+        "can hold" in line[0], out
+    assert "HSTSRedirect at %s:" % h.conf_path in line[0], out

@@ -338,3 +338,27 @@ def test_dump_schema_unset_and_findings(server_factory):
         "preload requires includeSubDomains"
     shop = [o for o in objs if o["type"] == "section"][0]
     assert [f["kind"] for f in shop["findings"]] == ["preload-in-section"]
+
+
+def test_dump_is_json_whatever_the_bytes(server_factory):
+    """Names and paths in the configuration are bytes: a line stays valid
+    JSON (UTF-8) with a Latin-1 ServerAlias or <Location> as well as with
+    UTF-8 ones, quotes and control characters."""
+    h = server_factory("dump-bytes")
+    h.allowed.append(r"HSTSPolicy off in <Location")
+    text = (h.base_conf()
+            + h.tls_vhost('HSTSPolicy "max-age=300"\n'
+                          '<Location "/\xff\\"q">\nHSTSPolicy off\n'
+                          '</Location>\n',
+                          server_name="bytes.test",
+                          aliases="caf\xe9.test \xfc\u00fc.test"))
+    with open(h.conf_path, "wb") as f:
+        # \xe9 and \xff as single (Latin-1) bytes, \u00fc as UTF-8
+        f.write(text.replace("\u00fc", "\x00").encode("latin-1")
+                .replace(b"\x00", "\u00fc".encode()))
+    rc, objs, out = h.dump_hsts()       # json.loads of strict UTF-8 text
+    assert rc == 0, out
+    vhost = [o for o in objs if o.get("server_name") == "bytes.test"][0]
+    assert vhost["aliases"] == ["caf\u00e9.test", "\u00fc\u00fc.test"], vhost
+    section = [o for o in objs if o["type"] == "section"][0]
+    assert section["section"] == '<Location /\u00ff"q>', section

@@ -1,9 +1,12 @@
 """Several name-based TLS vhosts on one address: a response httpd sends
-before it has read the Host (400, 408, 414 while reading the request, an
-HTTP/2 431) belongs to the address's default vhost as far as httpd knows,
-but a browser files it under the host it named in the TLS handshake (SNI).
-It carries that vhost's policy, or none when no host was named; never
-another vhost's."""
+before it has chosen the vhost from the Host (400, 408, 414 while reading
+the request, an HTTP/2 431) belongs to the address's default vhost as far
+as httpd knows, but a browser files it under the host it asked for: the
+Host (HTTP/2's :authority) when the request got that far, else the name in
+the TLS handshake (SNI).  It carries that vhost's policy, or none when no
+host was named; never another vhost's.  One HTTP/2 connection serves
+every host its certificate covers (connection coalescing), so there the
+handshake's name is not enough."""
 
 import time
 
@@ -45,13 +48,14 @@ def long_uri():
     return b"GET /" + b"a" * 9000 + b" HTTP/1.1\r\nHost: x\r\n\r\n"
 
 
-# case -> (request, status, wait, what older releases drop)
+# case -> (request for a name, status, wait, what older releases drop)
 EARLY = {
-    "414": (long_uri(), 414, None, None),
-    "400-header-line": (b"GET / HTTP/1.1\r\nHost: x\r\nNoColon\r\n\r\n",
-                        400, None, None),
-    "400-no-host": (b"GET / HTTP/1.1\r\n\r\n", 400, None, None),
-    "408": (b"GET / HTTP/1.1\r\n", 408, 3.5, "tls-408"),
+    "414": (lambda name: long_uri(), 414, None, None),
+    "400-header-line": (lambda name: b"GET / HTTP/1.1\r\nHost: "
+                        + name.encode() + b"\r\nNoColon\r\n\r\n", 400,
+                        None, None),
+    "400-no-host": (lambda name: b"GET / HTTP/1.1\r\n\r\n", 400, None, None),
+    "408": (lambda name: b"GET / HTTP/1.1\r\n", 408, 3.5, "tls-408"),
 }
 
 # SNI name -> the policy its early errors carry
@@ -74,7 +78,7 @@ SLOW_NAMES = (harness.DOMAIN, "off.other.test", "short.other.test")
     if c != "408" or n in SLOW_NAMES])
 def test_early_error_takes_sni_policy(httpd, case, name):
     data, status, wait, kind = EARLY[case]
-    res = httpd.raw(data, server_hostname=name, wait=wait)
+    res = httpd.raw(data(name), server_hostname=name, wait=wait)
     want = NAMES[name]
     harness.expect_sts(res, status, [want] if want else [], kind)
 
@@ -152,3 +156,38 @@ def test_h2_200_goes_by_authority(httpd, name):
     assert res.status == 200, res
     want = {"nowhere.other.test": DEFAULT_POLICY}.get(name, NAMES[name])
     assert res.sts == ([want] if want else []), res
+
+
+def coalesced(httpd, authority, args=(), path="/"):
+    """HTTP/2 to `authority` on a connection whose handshake named
+    hsts.test, as a browser reuses one connection for every host the
+    certificate covers."""
+    return harness.Response.parse(harness.run([
+        "curl", "-sS", "-o", "/dev/null", "-D", "-", "--http2",
+        "--cacert", httpd.pki.ca, "--connect-to",
+        "%s:%d:127.0.0.1:%d" % (harness.DOMAIN, httpd.tls_port,
+                                httpd.tls_port),
+        "-H", "Host: " + authority] + list(args)
+        + [httpd.url(path)]).stdout)
+
+
+@pytest.mark.parametrize("name", sorted(NAMES))
+def test_h2_coalesced_errors_go_by_authority(httpd, name):
+    want = NAMES[name]
+    res = coalesced(httpd, name, ["-H", "X-Big: " + "y" * 12000])
+    harness.expect_sts(res, 431, [want] if want else [], "h2-431")
+    res = coalesced(httpd, name)
+    assert res.status == 200, res
+    want = {"nowhere.other.test": DEFAULT_POLICY}.get(name, want)
+    assert res.sts == ([want] if want else []), res
+
+
+def test_http1_bad_header_goes_by_host(httpd):
+    """A Host read before the bad line counts, as on HTTP/2."""
+    res = httpd.raw(b"GET / HTTP/1.1\r\nHost: short.other.test:443\r\n"
+                    b"NoColon\r\n\r\n", server_hostname=harness.DOMAIN)
+    assert res.status == 400 and res.sts == ["max-age=300"], res
+    # a Host that is not a host name does not count: the handshake's does
+    res = httpd.raw(b"GET / HTTP/1.1\r\nHost: evil?.short.other.test\r\n"
+                    b"NoColon\r\n\r\n", server_hostname="off.other.test")
+    assert res.status == 400 and res.sts == [], res

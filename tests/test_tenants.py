@@ -104,8 +104,8 @@ def test_clamp_warning_says_what_and_where(httpd):
              and "max-age=99999999; includeSubDomains" in l]
     assert lines, httpd.read_log()
     line = lines[-1]
-    assert "HSTSUpstreamHeader keep under .htaccess files in" in line, line
-    assert "/header" in line, line
+    assert "(not an HSTSPolicy) under " in line, line
+    assert "/header/, where tenants' .htaccess files may act" in line, line
     assert "max-age 99999999 lowered to 63072000, includeSubDomains " \
         "dropped" in line, line
     assert "sending max-age=63072000" in line, line
@@ -138,3 +138,79 @@ def test_repeated_clamp_logged_once_per_child(httpd):
              if "[hsts:warn]" in l and "/twice" in l]
     pids = [re.search(r"\[pid (\d+)", l).group(1) for l in warns]
     assert warns and len(pids) == len(set(pids)), warns
+
+
+# Limits bind whatever a tenant sends, by any route: without .htaccess
+# (its application alone), and where no HSTSPolicy applies at all.  The
+# admin's own directory is under no directory that lets .htaccess in.
+NOPOLICY = """
+    HSTSOverrideLimits max-age=31536000.. off=deny includeSubDomains=deny
+    <Directory "{root}">
+        AllowOverride None
+        Options +ExecCGI
+        AddHandler cgi-script .cgi
+    </Directory>
+    <Directory "{root}/app">
+        AllowOverride FileInfo
+    </Directory>
+    <Directory "{root}/long">
+        AllowOverride FileInfo
+    </Directory>
+    <Directory "{root}/hdr">
+        AllowOverride FileInfo
+    </Directory>
+"""
+
+KEEP_CGI = """
+    HSTSPolicy "max-age=31536000"
+    HSTSUpstreamHeader keep
+""" + NOPOLICY
+
+CGI = """#!/bin/sh
+printf 'Content-Type: text/plain\\r\\n'
+printf 'Strict-Transport-Security: %s\\r\\n\\r\\n'
+echo app
+"""
+
+
+@pytest.fixture(scope="module")
+def routes(server_factory):
+    h = server_factory("tenant-routes")
+    for d, sts in (("app", "max-age=0; includeSubDomains"),
+                   ("long", "max-age=99; includeSubDomains; preload"),
+                   ("admin", "max-age=0")):
+        h.write("%s/app.cgi" % d, CGI % sts, mode=0o755)
+    h.write("hdr/.htaccess", 'Header always set Strict-Transport-Security '
+            '"max-age=60; includeSubDomains; preload"\n')
+    h.write("hdr/index.html", "hdr\n")
+    root = h.docroot
+    conf = h.base_conf()
+    for vhost in (h.tls_vhost, h.plain_vhost):
+        conf += vhost(KEEP_CGI.format(root=root))
+        conf += vhost(NOPOLICY.format(root=root), server_name="other.test",
+                      aliases="nothing.invalid")
+    h.configure(conf)
+    h.allowed.append(r"\[hsts:warn\].*HSTSOverrideLimits")
+    return h.start()
+
+
+@pytest.mark.parametrize("host,path,want,plain", [
+    # keep: a tenant's application, no .htaccess anywhere on its path
+    (harness.DOMAIN, "/app/app.cgi", "max-age=31536000", None),
+    (harness.DOMAIN, "/long/app.cgi", "max-age=31536000; preload", None),
+    # the admin's own directory (no .htaccess allowed) is not limited
+    (harness.DOMAIN, "/admin/app.cgi", "max-age=0", None),
+    # no HSTSPolicy at all: a tenant's Header line and application are
+    # held to the limits (and kept off plain HTTP); the admin's are not
+    # mod_hsts' business
+    ("other.test", "/hdr/", "max-age=31536000; preload", None),
+    ("other.test", "/app/app.cgi", None, None),
+    ("other.test", "/admin/app.cgi", "max-age=0", "max-age=0"),
+])
+def test_limits_bind_every_route(routes, host, path, want, plain):
+    res = routes.curl(path, host=host)
+    assert res.status == 200, res
+    assert res.sts == ([want] if want else []), res
+    res = routes.curl(path, host=host, tls=False)
+    assert res.status == 200, res
+    assert res.sts == ([plain] if plain else []), res

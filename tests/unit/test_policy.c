@@ -358,6 +358,23 @@ static void host_valid(const char *host, int want)
     check(!hsts_host_is_valid(host) == !want, what, NULL);
 }
 
+static void test_utf8(void)
+{
+    check(hsts_utf8_len("a") == 1, "utf8: ascii", NULL);
+    check(hsts_utf8_len("") == 0, "utf8: end", NULL);
+    check(hsts_utf8_len("\xc3\xa9") == 2, "utf8: e acute", NULL);
+    check(hsts_utf8_len("\xe2\x82\xac") == 3, "utf8: euro", NULL);
+    check(hsts_utf8_len("\xf0\x9f\x94\x92") == 4, "utf8: emoji", NULL);
+    check(hsts_utf8_len("\xe9") == 0, "utf8: latin-1 byte", NULL);
+    check(hsts_utf8_len("\xc3") == 0, "utf8: cut short", NULL);
+    check(hsts_utf8_len("\xc0\xaf") == 0, "utf8: overlong", NULL);
+    check(hsts_utf8_len("\xe0\x80\xaf") == 0, "utf8: overlong 3", NULL);
+    check(hsts_utf8_len("\xed\xa0\x80") == 0, "utf8: surrogate", NULL);
+    check(hsts_utf8_len("\xf4\x90\x80\x80") == 0, "utf8: above 10FFFF",
+          NULL);
+    check(hsts_utf8_len("\xff") == 0, "utf8: ff", NULL);
+}
+
 static void test_url(void)
 {
     char small[12], long_label[80], long_name[300];
@@ -408,6 +425,13 @@ static void test_url(void)
                   "http://h:8/p?q") : "", "/p?q"), "path: absolute", NULL);
     check(!strcmp(hsts_url_path("HTTP://h?q") ? hsts_url_path("HTTP://h?q")
                   : "x", "?q"), "path: absolute, no path", NULL);
+    check(!strcmp(hsts_url_path("http:/p?q") ? hsts_url_path("http:/p?q")
+                  : "", "/p?q"), "path: scheme, no authority", NULL);
+    check(hsts_url_path("http:p") == NULL, "path: scheme, relative", NULL);
+    check(hsts_host_len("h.example:8443") == 9, "host len: port", NULL);
+    check(hsts_host_len("[::1]:443") == 5, "host len: IPv6", NULL);
+    check(hsts_host_len("h.example") == 9, "host len: bare", NULL);
+    check(hsts_host_len("[::1") == 4, "host len: open bracket", NULL);
     check(hsts_url_path("*") == NULL, "path: asterisk form", NULL);
     check(hsts_url_path("h:443") == NULL, "path: authority form", NULL);
     check(hsts_url_path("") == NULL, "path: empty", NULL);
@@ -546,6 +570,7 @@ int main(void)
     test_redirect();
     test_preload_and_weaker();
     test_url();
+    test_utf8();
 
     printf("%d passed, %d failed\n", passed, failed);
     return failed != 0;
