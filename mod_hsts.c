@@ -653,20 +653,23 @@ static const char *hsts_rollout_header(const hsts_rollout *ro,
 
 /* The directory where tenants can act on this request: the deepest one
  * on its path whose AllowOverride lets .htaccess files set headers
- * (FileInfo, or an AllowOverrideList), whether or not one is there, or
- * NULL.  A tenant cannot leave such a directory by deleting its
- * .htaccess. */
+ * (FileInfo, or an AllowOverrideList in force), whether or not one is
+ * there, or NULL.  A tenant cannot leave such a directory by deleting
+ * its .htaccess.  (httpd's cache of the .htaccess lookups does not fill
+ * in its override_list: the request's own core configuration says.) */
 static const char *hsts_tenant_dir(const request_rec *r)
 {
     const struct htaccess_result *ht;
+    const core_dir_config *cd;
 
     for (ht = r->htaccess; ht; ht = ht->next) {
-        if ((ht->override & OR_FILEINFO)
-            || (ht->override_list && !apr_is_empty_table(ht->override_list))) {
+        if (ht->override & OR_FILEINFO) {
             return ht->dir;
         }
     }
-    return NULL;
+    cd = r->htaccess ? ap_get_core_module_config(r->per_dir_config) : NULL;
+    return cd && cd->override_list && !apr_is_empty_table(cd->override_list)
+           ? r->htaccess->dir : NULL;
 }
 
 /* A header someone else set goes out as it is (HSTSUpstreamHeader keep,

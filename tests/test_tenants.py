@@ -159,6 +159,9 @@ NOPOLICY = """
     <Directory "{root}/hdr">
         AllowOverride FileInfo
     </Directory>
+    <Directory "{root}/listed">
+        AllowOverrideList Header
+    </Directory>
 """
 
 KEEP_CGI = """
@@ -178,7 +181,7 @@ def routes(server_factory):
     h = server_factory("tenant-routes")
     for d, sts in (("app", "max-age=0; includeSubDomains"),
                    ("long", "max-age=99; includeSubDomains; preload"),
-                   ("admin", "max-age=0")):
+                   ("admin", "max-age=0"), ("listed", "max-age=0")):
         h.write("%s/app.cgi" % d, CGI % sts, mode=0o755)
     h.write("hdr/.htaccess", 'Header always set Strict-Transport-Security '
             '"max-age=60; includeSubDomains; preload"\n')
@@ -200,6 +203,8 @@ def routes(server_factory):
     (harness.DOMAIN, "/long/app.cgi", "max-age=31536000; preload", None),
     # the admin's own directory (no .htaccess allowed) is not limited
     (harness.DOMAIN, "/admin/app.cgi", "max-age=0", None),
+    # a directory whose AllowOverrideList lets tenants set headers is
+    (harness.DOMAIN, "/listed/app.cgi", "max-age=31536000", None),
     # no HSTSPolicy at all: a tenant's Header line and application are
     # held to the limits (and kept off plain HTTP); the admin's are not
     # mod_hsts' business
