@@ -233,9 +233,20 @@ static int hsts_cmd_in_htaccess(const cmd_parms *cmd)
 
 /* Where the directive being read sits: the .htaccess file, or the
  * enclosing section, with file and line. */
+static int hsts_is_conditional(const char *section)
+{
+    return !ap_cstr_casecmp(section, "<IfModule")
+           || !ap_cstr_casecmp(section, "<IfDefine")
+           || !ap_cstr_casecmp(section, "<IfVersion")
+           || !ap_cstr_casecmp(section, "<IfFile")
+           || !ap_cstr_casecmp(section, "<IfDirective")
+           || !ap_cstr_casecmp(section, "<IfSection");
+}
+
 static void hsts_cmd_where(cmd_parms *cmd, hsts_where *where)
 {
     const ap_directive_t *d = cmd->directive, *sec;
+    const char *at;
 
     where->file = d ? d->filename : NULL;
     where->line = d ? d->line_num : 0;
@@ -243,26 +254,71 @@ static void hsts_cmd_where(cmd_parms *cmd, hsts_where *where)
         where->source = "the command line";
         return;
     }
-    where->source = apr_psprintf(cmd->pool, "server config at %s:%d",
-                                 d->filename, d->line_num);
+    at = apr_pstrcat(cmd->pool, d->filename, ":",
+                     apr_itoa(cmd->temp_pool, d->line_num), NULL);
     if (hsts_cmd_in_htaccess(cmd)) {
-        where->source = apr_psprintf(cmd->pool, "%s:%d", d->filename,
-                                     d->line_num);
+        where->source = at;
         return;
     }
-    for (sec = d->parent; sec; sec = sec->parent) {
-        if (ap_cstr_casecmp(sec->directive, "<IfModule")
-            && ap_cstr_casecmp(sec->directive, "<IfDefine")
-            && ap_cstr_casecmp(sec->directive, "<IfVersion")
-            && ap_cstr_casecmp(sec->directive, "<IfFile")
-            && ap_cstr_casecmp(sec->directive, "<IfDirective")
-            && ap_cstr_casecmp(sec->directive, "<IfSection")) {
-            where->source = apr_psprintf(cmd->pool, "%s %s at %s:%d",
-                                         sec->directive, sec->args,
-                                         d->filename, d->line_num);
-            return;
-        }
+    for (sec = d->parent; sec && hsts_is_conditional(sec->directive);
+         sec = sec->parent) {
+        continue;
     }
+    where->source = sec ? apr_pstrcat(cmd->pool, sec->directive, " ",
+                                      sec->args, " at ", at, NULL)
+                        : apr_pstrcat(cmd->pool, "server config at ", at,
+                                      NULL);
+}
+
+/* Hosting configurations say the same HSTSPolicy in thousands of virtual
+ * hosts: each value of the main configuration is parsed and formatted
+ * once per reading of it (the cache goes with that reading's pool). */
+typedef struct {
+    hsts_policy_t policy;
+    const char *header;
+} hsts_parsed;
+
+static apr_hash_t *hsts_parsed_cache;
+
+static apr_status_t hsts_parsed_cache_clear(void *data)
+{
+    (void)data;
+    hsts_parsed_cache = NULL;
+    return APR_SUCCESS;
+}
+
+/* The policy and canonical header for `value`, or NULL with a message in
+ * err. */
+static const hsts_parsed *hsts_parse(cmd_parms *cmd, const char *value,
+                                     char *err, apr_size_t errlen)
+{
+    hsts_parsed *parsed = NULL;
+    char header[HSTS_HEADER_MAX];
+    int cached = !hsts_cmd_in_htaccess(cmd);
+
+    if (cached && hsts_parsed_cache) {
+        parsed = apr_hash_get(hsts_parsed_cache, value, APR_HASH_KEY_STRING);
+    }
+    if (parsed) {
+        return parsed;
+    }
+    parsed = apr_palloc(cmd->pool, sizeof(*parsed));
+    if (hsts_policy_parse(value, &parsed->policy, err, errlen) != 0) {
+        return NULL;
+    }
+    hsts_policy_format(&parsed->policy, header, sizeof(header));
+    parsed->header = apr_pstrdup(cmd->pool, header);
+    if (cached) {
+        if (!hsts_parsed_cache) {
+            hsts_parsed_cache = apr_hash_make(cmd->pool);
+            apr_pool_cleanup_register(cmd->pool, NULL,
+                                      hsts_parsed_cache_clear,
+                                      apr_pool_cleanup_null);
+        }
+        apr_hash_set(hsts_parsed_cache, apr_pstrdup(cmd->pool, value),
+                     APR_HASH_KEY_STRING, parsed);
+    }
+    return parsed;
 }
 
 /* A tenant's .htaccess policy outside the vhost's HSTSOverrideLimits is
@@ -313,6 +369,7 @@ static const char *hsts_cmd_policy(cmd_parms *cmd, void *mconfig,
 {
     hsts_dir_conf *conf = mconfig;
     hsts_rule *rule;
+    const hsts_parsed *parsed = NULL;
     const char *value = args;
     const char *err_ctx = hsts_cmd_context(cmd, 0);
     char err[HSTS_ERR_MAX];
@@ -353,11 +410,14 @@ static const char *hsts_cmd_policy(cmd_parms *cmd, void *mconfig,
     }
 
     off = !ap_cstr_casecmp(value, "off");
+    if (!off && !(parsed = hsts_parse(cmd, value, err, sizeof(err)))) {
+        return apr_psprintf(cmd->pool, "%s: %s", cmd->cmd->name, err);
+    }
     rule = apr_pcalloc(cmd->pool, sizeof(*rule));
     hsts_cmd_where(cmd, &rule->where);
-    if (!off && hsts_policy_parse(value, &rule->policy, err,
-                                  sizeof(err)) != 0) {
-        return apr_psprintf(cmd->pool, "%s: %s", cmd->cmd->name, err);
+    if (parsed) {
+        rule->policy = parsed->policy;
+        rule->header = parsed->header;
     }
     if (hsts_cmd_in_htaccess(cmd)) {
         hsts_apply_limits(cmd, rule, value, off);
@@ -365,7 +425,11 @@ static const char *hsts_cmd_policy(cmd_parms *cmd, void *mconfig,
     else {
         hsts_need(HSTS_NEED_POLICY);
     }
-    if (!off && !rule->inherit) {
+    if (rule->inherit) {
+        rule->header = NULL;
+    }
+    else if (rule->clamped && !off) {
+        /* the limits changed the policy: its own header */
         hsts_policy_format(&rule->policy, header, sizeof(header));
         rule->header = apr_pstrdup(cmd->pool, header);
     }
