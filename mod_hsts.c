@@ -907,10 +907,9 @@ static void hsts_choose(request_rec *r, const apr_table_t *first,
     }
     d->rule = conf ? conf->rule : NULL;
     keep = conf && conf->upstream == HSTS_UPSTREAM_KEEP;
+    sconf = s ? ap_get_module_config(s->module_config, &hsts_module) : NULL;
     if (!d->rule) {
         /* no HSTSPolicy for this response: not ours, but for limits */
-        sconf = s ? ap_get_module_config(s->module_config, &hsts_module)
-                  : NULL;
         if (!sconf || !sconf->limits || !hsts_tenant_dir(r)
             || !(d->foreign = hsts_foreign(first, then))) {
             return;
@@ -918,7 +917,7 @@ static void hsts_choose(request_rec *r, const apr_table_t *first,
         d->rule = &hsts_no_policy;
         keep = 1;
     }
-    if (keep || debug) {
+    else if (keep || debug) {
         d->foreign = hsts_foreign(first, then);
     }
     if (!tls && !hsts_vouched(r)) {
@@ -929,7 +928,6 @@ static void hsts_choose(request_rec *r, const apr_table_t *first,
         d->what = "unknown-host";   /* never another vhost's policy */
         return;
     }
-    sconf = ap_get_module_config(s->module_config, &hsts_module);
     if (d->foreign && keep) {
         d->value = hsts_kept(r, d->rule, sconf->limits, d->foreign,
                              &d->clamped);
@@ -1143,17 +1141,16 @@ static int hsts_redirect_hook(request_rec *r)
     /* The path and query exactly as the client sent them, not the decoded
      * r->uri: a decoded "%3F" or "%23" would change what is asked for. */
     path = hsts_url_path(r->unparsed_uri);
-    len = host && path ? hsts_redirect_url(NULL, 0, host, rd->args.port,
-                                           path) : 0;
-    if (!len) {
+    len = path ? HSTS_URL_MAX(path) : 0;
+    url = len ? apr_palloc(r->pool, len) : NULL;
+    if (!url || !host || !hsts_redirect_url(url, len, host, rd->args.port,
+                                            path)) {
         ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, "no redirect: no valid "
                       "host name (ServerName %s) or no path",
                       r->server->server_hostname
                       ? r->server->server_hostname : "unset");
         return DECLINED;
     }
-    url = apr_palloc(r->pool, len + 1);
-    hsts_redirect_url(url, len + 1, host, rd->args.port, path);
     status = rd->args.status ? rd->args.status
              : (r->method_number == M_GET ? HTTP_MOVED_PERMANENTLY
                                           : HTTP_PERMANENT_REDIRECT);

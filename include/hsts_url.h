@@ -51,4 +51,9 @@ size_t hsts_host_len(const char *hostport);
 size_t hsts_redirect_url(char *buf, size_t len, const char *host, int port,
                          const char *path);
 
+/* A buffer that always holds hsts_redirect_url()'s URL for `path`:
+ * "https://", a host of at most 254 bytes or a bracketed IPv6 literal,
+ * ":65535", a '/', every byte of the path percent-encoded, and the NUL. */
+#define HSTS_URL_MAX(path) (8 + 255 + 6 + 1 + 3 * strlen(path) + 1)
+
 #endif /* HSTS_URL_H */

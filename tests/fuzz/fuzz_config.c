@@ -232,6 +232,8 @@ static void hsts_fuzz_url(char *text, size_t size)
     n = hsts_redirect_url(url, sizeof(url), text, port, path);
     hsts_fuzz_require(valid ? n > 0 && n < sizeof(url) : n == 0,
                       "url length", text);
+    hsts_fuzz_require(n < HSTS_URL_MAX(path), "HSTS_URL_MAX too small",
+                      text);
     if (!valid) {
         return;
     }

@@ -457,6 +457,11 @@ static void test_url(void)
     n = hsts_redirect_url(small, sizeof(small), "hsts.test", 0, "/abc");
     check(n == strlen("https://hsts.test/abc") && strlen(small) == 11,
           "url truncates safely and says the length", NULL);
+    long_name[253] = '.';               /* 254: the longest valid name */
+    check(hsts_host_is_valid(long_name), "host: 253 bytes and a dot", NULL);
+    check(hsts_redirect_url(NULL, 0, long_name, 65535, "\x01\x02")
+          < HSTS_URL_MAX("\x01\x02"), "HSTS_URL_MAX: longest host, port, "
+          "every byte escaped", NULL);
     check(hsts_redirect_url(NULL, 0, "hsts.test", 0, "/\xff") ==
           strlen("https://hsts.test/%FF"), "url: sizing call", NULL);
 }
