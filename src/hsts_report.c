@@ -322,33 +322,29 @@ static int hsts_twin_of(apr_pool_t *p, const hsts_twins *tw,
                         const char *name)
 {
     const char *lname = hsts_lower(p, name), *c;
-    const hsts_twin *t;
-    int found = HSTS_TWIN_NONE, i;
+    const hsts_twin *t = apr_hash_get(tw->names, lname, APR_HASH_KEY_STRING);
+    int redirect = t && t->redirect, found = t != NULL, i;
 
-    t = apr_hash_get(tw->names, lname, APR_HASH_KEY_STRING);
-    if (t) {
-        found = t->redirect ? HSTS_TWIN_REDIRECT : HSTS_TWIN_PLAIN;
-    }
-    for (c = lname; found != HSTS_TWIN_REDIRECT
-                    && apr_hash_count(tw->star_suffixes); c++) {
-        t = apr_hash_get(tw->star_suffixes, c, APR_HASH_KEY_STRING);
-        if (t) {
-            found = t->redirect ? HSTS_TWIN_REDIRECT : HSTS_TWIN_PLAIN;
+    for (c = lname; !redirect && apr_hash_count(tw->star_suffixes); c++) {
+        if ((t = apr_hash_get(tw->star_suffixes, c, APR_HASH_KEY_STRING))) {
+            found = 1;
+            redirect |= t->redirect;
         }
         if (!*c) {
             break;
         }
     }
-    for (i = 0; found != HSTS_TWIN_REDIRECT && i < tw->patterns->nelts;
-         i++) {
+    for (i = 0; !redirect && i < tw->patterns->nelts; i++) {
         const hsts_twin_pattern *tp = &APR_ARRAY_IDX(tw->patterns, i,
                                                      hsts_twin_pattern);
 
         if (!ap_strcasecmp_match(lname, tp->pattern)) {
-            found = tp->redirect ? HSTS_TWIN_REDIRECT : HSTS_TWIN_PLAIN;
+            found = 1;
+            redirect |= tp->redirect;
         }
     }
-    return found;
+    return redirect ? HSTS_TWIN_REDIRECT : found ? HSTS_TWIN_PLAIN
+                                                 : HSTS_TWIN_NONE;
 }
 
 /* -- JSON, written straight to a buffered file ------------------------- */
