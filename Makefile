@@ -43,11 +43,11 @@ APXS_ENV = $(addprefix -Wc$(,),$(CPPFLAGS) $(CFLAGS)) \
 VERSION := $(shell sh scripts/version.sh)
 DIST = dist/mod_hsts-$(VERSION).tar.gz
 
-SRC = mod_hsts.c src/hsts_report.c src/hsts_policy.c src/hsts_rollout.c \
-      src/hsts_url.c
-HDR = include/mod_hsts.h include/hsts_policy.h include/hsts_rollout.h \
-      include/hsts_url.h include/mod_hsts_version.h
-PURE = src/hsts_policy.c src/hsts_rollout.c src/hsts_url.c
+SRC = mod_hsts.c src/hsts_report.c src/hsts_status.c src/hsts_json.c \
+      src/hsts_policy.c src/hsts_rollout.c src/hsts_url.c
+HDR = include/mod_hsts.h include/hsts_json.h include/hsts_policy.h \
+      include/hsts_rollout.h include/hsts_url.h include/mod_hsts_version.h
+PURE = src/hsts_json.c src/hsts_policy.c src/hsts_rollout.c src/hsts_url.c
 
 MODS_AVAILABLE = /etc/apache2/mods-available
 

@@ -63,9 +63,11 @@
  * the TLS handshake (SNI): that is the host a browser files it under.
  *
  * Files: this one is the request path and the directives; the checks and
- * reports made when the configuration is read are in src/hsts_report.c;
- * the logic that knows nothing of httpd is in src/hsts_policy.c,
- * src/hsts_rollout.c and src/hsts_url.c.
+ * reports made when the configuration is read are in src/hsts_report.c,
+ * the hsts-status handler and server-status section in src/hsts_status.c
+ * (both write JSON with src/hsts_json.c); the logic that knows nothing
+ * of httpd is in src/hsts_policy.c, src/hsts_rollout.c and
+ * src/hsts_url.c.
  */
 
 #include "httpd.h"
@@ -1280,7 +1282,6 @@ static int hsts_post_config_version(apr_pool_t *pconf, apr_pool_t *plog,
 
 static void hsts_register_hooks(apr_pool_t *p)
 {
-    (void)p;
     hsts_filter_handle = ap_register_output_filter("HSTS", hsts_out_filter,
                                                    NULL, AP_FTYPE_PROTOCOL);
     /* the request hooks: hsts_need */
@@ -1291,6 +1292,7 @@ static void hsts_register_hooks(apr_pool_t *p)
     ap_hook_post_config(hsts_post_config_version, NULL, NULL,
                         APR_HOOK_MIDDLE);
     ap_hook_test_config(hsts_test_config, NULL, NULL, APR_HOOK_MIDDLE);
+    hsts_status_register_hooks(p);
 #ifndef HSTS_HAVE_AP_SSL
     ap_hook_optional_fn_retrieve(hsts_retrieve_optional_fn, NULL, NULL,
                                  APR_HOOK_MIDDLE);

@@ -28,6 +28,7 @@
 #include "apr_hash.h"
 #include "apr_strings.h"
 
+#include "hsts_json.h"
 #include "hsts_policy.h"
 #include "hsts_rollout.h"
 
@@ -86,6 +87,9 @@ typedef struct {
     hsts_where where;
 } hsts_limits;
 
+/* A finding of the serving reading (src/hsts_report.c). */
+typedef struct hsts_found hsts_found;
+
 typedef struct {
     const hsts_rollout *rollout;    /* NULL: unset, inherit; default none */
     const hsts_limits *limits;      /* NULL: unset, inherit; default none */
@@ -100,6 +104,11 @@ typedef struct {
      * routed here by name needs no look at the Host at all.  post_config;
      * 0 until then. */
     int names_never_exempt;
+    /* Not directives: set in post_config for hsts-status, never merged:
+     * whether the server speaks TLS, and the findings of the serving
+     * reading, in the order told. */
+    int tls;
+    hsts_found *kept, *kept_last;
 } hsts_srv_conf;
 
 /* src/hsts_report.c: what runs when the configuration is read.
@@ -110,5 +119,26 @@ int hsts_check_config(apr_pool_t *pconf, apr_pool_t *plog,
 int hsts_post_config(apr_pool_t *pconf, apr_pool_t *plog,
                      apr_pool_t *ptemp, server_rec *s);
 void hsts_test_config(apr_pool_t *p, server_rec *main);
+
+/* For hsts-status (src/hsts_status.c), from what the serving reading
+ * kept: one server's object, as DUMP_HSTS writes it, with the roll-out
+ * and certificates at `now`; and the totals. */
+typedef struct {
+    int servers;                /* the main server and every vhost */
+    int policies;               /* servers with an HSTSPolicy on */
+    int findings[3];            /* by level: problem, hint, warning */
+    apr_time_t read;            /* when the serving reading was made */
+} hsts_status_totals;
+
+void hsts_status_vhost(hsts_json *j, apr_pool_t *p, server_rec *s,
+                       apr_time_t now);
+void hsts_status_summary(hsts_status_totals *t);
+/* The fewest days any certificate has left at `now` (negative: expired
+ * that long ago); 0 when no certificate is known. */
+int hsts_status_cert_soonest(apr_time_t now, long long *days);
+
+/* src/hsts_status.c: the hsts-status handler and the server-status
+ * section. */
+void hsts_status_register_hooks(apr_pool_t *p);
 
 #endif /* MOD_HSTS_H */

@@ -27,6 +27,7 @@
  */
 
 #include "mod_hsts_version.h"
+#include "hsts_json.h"
 #include "hsts_url.h"
 #include "mod_hsts.h"
 #include "ap_listen.h"
@@ -347,44 +348,6 @@ static int hsts_twin_of(apr_pool_t *p, const hsts_twins *tw,
                                                  : HSTS_TWIN_NONE;
 }
 
-/* -- JSON, written straight to a buffered file ------------------------- */
-
-static void hsts_put_json(apr_file_t *out, const char *s)
-{
-    const char *c, *run;
-
-    if (!s) {
-        apr_file_puts("null", out);
-        return;
-    }
-    apr_file_putc('"', out);
-    for (run = c = s; *c; c++) {
-        unsigned char u = (unsigned char)*c;
-        size_t n;
-
-        if (u >= 0x20 && u < 0x7f && u != '"' && u != '\\') {
-            continue;
-        }
-        if (u >= 0x80 && (n = hsts_utf8_len(c)) > 0) {
-            c += n - 1;     /* valid UTF-8 goes out as it is */
-            continue;
-        }
-        apr_file_write_full(out, run, (apr_size_t)(c - run), NULL);
-        if (u < 0x20 || u >= 0x7f) {
-            /* a byte that is no UTF-8 (a Latin-1 file name, say) as the
-             * character of that number: the line stays valid JSON */
-            apr_file_printf(out, "\\u%04x", u);
-        }
-        else {
-            apr_file_putc('\\', out);
-            apr_file_putc(*c, out);
-        }
-        run = c + 1;
-    }
-    apr_file_write_full(out, run, (apr_size_t)(c - run), NULL);
-    apr_file_putc('"', out);
-}
-
 /* -- findings ---------------------------------------------------------- */
 
 /* How many findings of one kind were seen, for the summary line. */
@@ -406,9 +369,11 @@ typedef struct {
     int problems;
     hsts_tally tallies[HSTS_KINDS_MAX];
     int kinds;
-    apr_file_t *out;            /* DUMP_HSTS: findings go there, not to
+    hsts_json *out;             /* DUMP_HSTS: findings go there, not to
                                  * the log */
-    int written;                /* findings written on the current line */
+    apr_pool_t *keep;           /* the serving reading: every finding is
+                                 * also kept for hsts-status, from here */
+    int log_this;               /* hsts_tell: the finding is logged */
     int quiet;                  /* count, say nothing: hsts_report() */
     int notices;                /* say where each roll-out stands */
 } hsts_check;
@@ -424,6 +389,7 @@ static void hsts_check_init(hsts_check *ck, apr_pool_t *pool,
     ck->main = main;
     ck->mode = sconf->preload_check == HSTS_UNSET ? HSTS_PRELOAD_WARN
                                                   : sconf->preload_check;
+    ck->log_this = 1;
 }
 
 static int hsts_is_tls(hsts_check *ck, server_rec *s)
@@ -455,7 +421,8 @@ static const char *hsts_log_prefix(int level)
 }
 
 /* Counts a finding; non-zero when it is to be told in full: always in
- * DUMP_HSTS, in the log for the first HSTS_LOG_FIRST of its kind. */
+ * DUMP_HSTS and when kept for hsts-status, in the log for the first
+ * HSTS_LOG_FIRST of its kind. */
 static int hsts_tell(hsts_check *ck, const char *kind, int level)
 {
     int i;
@@ -463,6 +430,7 @@ static int hsts_tell(hsts_check *ck, const char *kind, int level)
     if (level == HSTS_PROBLEM) {
         ck->problems++;
     }
+    ck->log_this = 1;
     if (ck->out) {
         return 1;
     }
@@ -478,11 +446,62 @@ static int hsts_tell(hsts_check *ck, const char *kind, int level)
         ck->tallies[i].count = 0;
         ck->kinds++;
     }
-    return ++ck->tallies[i].count <= HSTS_LOG_FIRST;
+    ck->log_this = ++ck->tallies[i].count <= HSTS_LOG_FIRST;
+    return ck->log_this || ck->keep;
+}
+
+/* One finding as a JSON object: DUMP_HSTS and hsts-status alike. */
+static void hsts_json_finding(hsts_json *j, const char *kind, int level,
+                              const char *code, const char *text)
+{
+    hsts_json_object(j);
+    hsts_json_kstr(j, "kind", kind);
+    hsts_json_kstr(j, "level", hsts_level_names[level]);
+    if (code) {
+        hsts_json_kstr(j, "code", code);
+    }
+    hsts_json_kstr(j, "text", text);
+    hsts_json_end(j);
+}
+
+/* The findings of the serving reading, kept per server (in the order
+ * told) for as long as its configuration lives: only what the
+ * configuration does not hold already. */
+struct hsts_found {
+    hsts_found *next;
+    const char *kind;           /* a literal of the module's */
+    const char *code;           /* likewise, or NULL */
+    const char *text;
+    int level;
+};
+
+static int hsts_kept_levels[3];
+
+static void hsts_keep(hsts_check *ck, const server_rec *s, const char *kind,
+                      int level, const char *text)
+{
+    hsts_srv_conf *sc = ap_get_module_config(s->module_config,
+                                             &hsts_module);
+    hsts_found *k = apr_palloc(ck->keep, sizeof(*k));
+
+    k->next = NULL;
+    k->kind = kind;
+    k->code = NULL;
+    k->text = apr_pstrdup(ck->keep, text);
+    k->level = level;
+    if (sc->kept_last) {
+        sc->kept_last->next = k;
+    }
+    else {
+        sc->kept = k;
+    }
+    sc->kept_last = k;
+    hsts_kept_levels[level]++;
 }
 
 /* A finding told in full: a log line (`where` says which vhost or
- * section), or an object of the current DUMP_HSTS line's "findings". */
+ * section), or an object of the current DUMP_HSTS line's "findings";
+ * on the serving reading, kept for hsts-status as well. */
 static void hsts_say(hsts_check *ck, const server_rec *s, const char *kind,
                      int level, const char *where, const char *text)
 {
@@ -490,16 +509,17 @@ static void hsts_say(hsts_check *ck, const server_rec *s, const char *kind,
         return;
     }
     if (ck->out) {
-        apr_file_printf(ck->out, "%s{\"kind\":\"%s\",\"level\":\"%s\","
-                        "\"text\":", ck->written++ ? "," : "", kind,
-                        hsts_level_names[level]);
-        hsts_put_json(ck->out, text);
-        apr_file_putc('}', ck->out);
+        hsts_json_finding(ck->out, kind, level, NULL, text);
         return;
     }
-    ap_log_error(APLOG_MARK, hsts_log_level(ck, level), 0, s, "%s%s%s%s",
-                 hsts_log_prefix(level), where ? where : "",
-                 where ? ": " : "", text);
+    if (ck->keep) {
+        hsts_keep(ck, s, kind, level, text);
+    }
+    if (ck->log_this) {
+        ap_log_error(APLOG_MARK, hsts_log_level(ck, level), 0, s,
+                     "%s%s%s%s", hsts_log_prefix(level), where ? where : "",
+                     where ? ": " : "", text);
+    }
 }
 
 /* One line per kind of finding the log did not name in full. */
@@ -863,7 +883,8 @@ static void hsts_report_run(hsts_check *ck, const apr_array_header_t *sect,
 }
 
 /* The checks, told as `tell` says; a non-OK result refuses to start. */
-static int hsts_report(apr_pool_t *p, server_rec *s, int tell, int notices)
+static int hsts_report(apr_pool_t *p, server_rec *s, int tell, int notices,
+                       apr_pool_t *keep)
 {
     const apr_array_header_t *sections = hsts_collect_sections(p, s);
     long long now = apr_time_sec(apr_time_now());
@@ -872,6 +893,7 @@ static int hsts_report(apr_pool_t *p, server_rec *s, int tell, int notices)
     hsts_check_init(&ck, p, s);
     ck.quiet = tell == HSTS_TELL_REFUSAL;
     ck.notices = notices;
+    ck.keep = keep;
     hsts_report_run(&ck, sections, now);
     if (!ck.problems || ck.mode != HSTS_PRELOAD_STRICT) {
         return OK;
@@ -909,7 +931,8 @@ int hsts_check_config(apr_pool_t *pconf, apr_pool_t *plog,
         return OK;              /* hsts_post_config, once the log is open */
     }
     return tell == HSTS_TELL_NOTHING ? OK
-                                     : hsts_report(ptemp, s, tell, 0);
+                                     : hsts_report(ptemp, s, tell, 0,
+                                                   NULL);
 }
 
 /* "YYYY-MM-DD", with the time when it is not midnight, in buf */
@@ -924,100 +947,116 @@ static const char *hsts_day(char *buf, apr_size_t size, long long t)
     return buf;
 }
 
-/* -- apachectl -t -D DUMP_HSTS ----------------------------------------- */
+/* -- the JSON documents: DUMP_HSTS and hsts-status --------------------
+ *
+ * One writer (include/hsts_json.h) and one schema, documented in the
+ * README: a field is added in one place below, for both, and bumps
+ * HSTS_JSON_SCHEMA. */
 
-static const char *hsts_json_bool(int b)
+/* "file":...,"line":... of a directive */
+static void hsts_put_file_line(hsts_json *j, const hsts_where *w)
 {
-    return b ? "true" : "false";
+    hsts_json_kstr(j, "file", w->file);
+    hsts_json_kint(j, "line", w->line);
 }
 
-/* ,"file":...,"line":... of a directive */
-static void hsts_put_file_line(apr_file_t *out, const hsts_where *w)
+static void hsts_put_policy(hsts_json *j, const hsts_rule *rule)
 {
-    apr_file_puts(",\"file\":", out);
-    hsts_put_json(out, w->file);
-    apr_file_printf(out, ",\"line\":%d", w->line);
-}
-
-static void hsts_put_policy(apr_file_t *out, const hsts_rule *rule)
-{
+    hsts_json_object(j);
     if (!rule) {
-        apr_file_puts("{\"state\":\"unset\",\"header\":null,\"source\":null}",
-                      out);
+        hsts_json_kstr(j, "state", "unset");
+        hsts_json_kstr(j, "header", NULL);
+        hsts_json_kstr(j, "source", NULL);
+        hsts_json_end(j);
         return;
     }
     if (!rule->header) {
-        apr_file_puts("{\"state\":\"off\",\"header\":null", out);
+        hsts_json_kstr(j, "state", "off");
     }
     else {
-        apr_file_printf(out, "{\"state\":\"on\",\"max_age\":%lu,"
-                        "\"include_subdomains\":%s,\"preload\":%s,"
-                        "\"header\":", rule->policy.max_age,
-                        hsts_json_bool(rule->policy.include_subdomains),
-                        hsts_json_bool(rule->policy.preload));
-        hsts_put_json(out, rule->header);
+        hsts_json_kstr(j, "state", "on");
+        hsts_json_kint(j, "max_age", (long long)rule->policy.max_age);
+        hsts_json_kbool(j, "include_subdomains",
+                        rule->policy.include_subdomains);
+        hsts_json_kbool(j, "preload", rule->policy.preload);
     }
-    apr_file_puts(",\"source\":", out);
-    hsts_put_json(out, rule->where.source);
-    hsts_put_file_line(out, &rule->where);
-    apr_file_putc('}', out);
+    hsts_json_kstr(j, "header", rule->header);
+    hsts_json_kstr(j, "source", rule->where.source);
+    hsts_put_file_line(j, &rule->where);
+    hsts_json_end(j);
 }
 
-static void hsts_put_redirect(apr_file_t *out, const hsts_redirect *rd)
+static void hsts_put_redirect(hsts_json *j, const hsts_redirect *rd)
 {
+    hsts_json_object(j);
     if (!rd) {
-        apr_file_puts("{\"on\":false,\"source\":null}", out);
+        hsts_json_kbool(j, "on", 0);
+        hsts_json_kstr(j, "source", NULL);
+        hsts_json_end(j);
         return;
     }
-    apr_file_printf(out, "{\"on\":%s,\"status\":",
-                    hsts_json_bool(rd->args.on));
+    hsts_json_kbool(j, "on", rd->args.on);
+    hsts_json_key(j, "status");
     if (rd->args.status) {
-        apr_file_printf(out, "%d", rd->args.status);
+        hsts_json_int(j, rd->args.status);
     }
     else {
-        apr_file_puts("null", out);
+        hsts_json_null(j);
     }
-    apr_file_printf(out, ",\"port\":%d,\"source\":",
-                    rd->args.port ? rd->args.port : 443);
-    hsts_put_json(out, rd->where.source);
-    apr_file_putc('}', out);
+    hsts_json_kint(j, "port", rd->args.port ? rd->args.port : 443);
+    hsts_json_kstr(j, "source", rd->where.source);
+    hsts_json_end(j);
 }
 
-static void hsts_put_limits(apr_file_t *out, const hsts_limits *lim)
+static void hsts_put_limits(hsts_json *j, const hsts_limits *lim)
 {
     const hsts_limits_t *l;
 
     if (!lim) {
-        apr_file_puts("null", out);
+        hsts_json_null(j);
         return;
     }
     l = &lim->limits;
-    apr_file_puts("{\"min_max_age\":", out);
+    hsts_json_object(j);
+    hsts_json_key(j, "min_max_age");
     if (l->min_age) {
-        apr_file_printf(out, "%lu", l->min_age);
+        hsts_json_int(j, (long long)l->min_age);
     }
     else {
-        apr_file_puts("null", out);
+        hsts_json_null(j);
     }
-    apr_file_puts(",\"max_max_age\":", out);
+    hsts_json_key(j, "max_max_age");
     if (l->max_age < HSTS_MAX_AGE_LIMIT) {
-        apr_file_printf(out, "%lu", l->max_age);
+        hsts_json_int(j, (long long)l->max_age);
     }
     else {
-        apr_file_puts("null", out);
+        hsts_json_null(j);
     }
-    apr_file_printf(out, ",\"include_subdomains\":\"%s\",\"preload\":\"%s\","
-                    "\"off\":\"%s\",\"text\":",
-                    l->deny_subdomains ? "deny" : "allow",
-                    l->deny_preload ? "deny" : "allow",
-                    l->deny_off ? "deny" : "allow");
-    hsts_put_json(out, lim->text);
-    apr_file_puts(",\"source\":", out);
-    hsts_put_json(out, lim->where.source);
-    apr_file_putc('}', out);
+    hsts_json_kstr(j, "include_subdomains",
+                   l->deny_subdomains ? "deny" : "allow");
+    hsts_json_kstr(j, "preload", l->deny_preload ? "deny" : "allow");
+    hsts_json_kstr(j, "off", l->deny_off ? "deny" : "allow");
+    hsts_json_kstr(j, "text", lim->text);
+    hsts_json_kstr(j, "source", lim->where.source);
+    hsts_json_end(j);
 }
 
-static void hsts_put_rollout(apr_file_t *out, const hsts_rollout *ro,
+/* The header a vhost's HTTPS responses carry at `now` where no section
+ * or .htaccess says otherwise: its policy as the roll-out lets it out
+ * (what the request path does). */
+static const char *hsts_header_now(const hsts_rollout *ro,
+                                   const hsts_rule *rule, long long now)
+{
+    int k;
+
+    if (!rule || !rule->header || !ro) {
+        return rule ? rule->header : NULL;
+    }
+    k = hsts_rollout_state(&ro->ro, now, rule->policy.max_age);
+    return k < 0 ? NULL : k == ro->ro.rungs ? rule->header : ro->headers[k];
+}
+
+static void hsts_put_rollout(hsts_json *j, const hsts_rollout *ro,
                              const hsts_rule *rule, long long now)
 {
     const char *state, *header;
@@ -1026,7 +1065,7 @@ static void hsts_put_rollout(apr_file_t *out, const hsts_rollout *ro,
     int k, at, i;
 
     if (!ro) {
-        apr_file_puts("null", out);
+        hsts_json_null(j);
         return;
     }
     k = hsts_rollout_rung(&ro->ro, now);
@@ -1047,54 +1086,58 @@ static void hsts_put_rollout(apr_file_t *out, const hsts_rollout *ro,
         header = ro->headers[at];
         next = hsts_rollout_begins(&ro->ro, at + 1);
     }
-    apr_file_puts("{\"start\":", out);
-    hsts_put_json(out, hsts_day(day, sizeof(day), ro->ro.start));
-    apr_file_printf(out, ",\"step_seconds\":%" APR_INT64_T_FMT ",\"ladder\":[",
-                    (apr_int64_t)ro->ro.step);
+    hsts_json_object(j);
+    hsts_json_kstr(j, "start", hsts_day(day, sizeof(day), ro->ro.start));
+    hsts_json_kint(j, "step_seconds", ro->ro.step);
+    hsts_json_key(j, "ladder");
+    hsts_json_array(j);
     for (i = 0; i < ro->ro.rungs; i++) {
-        apr_file_printf(out, "%s%lu", i ? "," : "", ro->ro.ladder[i]);
+        hsts_json_int(j, (long long)ro->ro.ladder[i]);
     }
-    apr_file_printf(out, "],\"rungs\":%d,\"rung\":%d,\"state\":\"%s\","
-                    "\"header_now\":", ro->ro.rungs,
-                    k < 0 ? 0 : k >= ro->ro.rungs ? ro->ro.rungs : k + 1,
-                    state);
-    hsts_put_json(out, header);
-    apr_file_puts(",\"next_change\":", out);
-    hsts_put_json(out, next < 0 ? NULL : hsts_day(day, sizeof(day), next));
-    apr_file_puts(",\"source\":", out);
-    hsts_put_json(out, ro->where.source);
-    apr_file_putc('}', out);
+    hsts_json_end(j);
+    hsts_json_kint(j, "rungs", ro->ro.rungs);
+    hsts_json_kint(j, "rung", k < 0 ? 0 : k >= ro->ro.rungs ? ro->ro.rungs
+                                                            : k + 1);
+    hsts_json_kstr(j, "state", state);
+    hsts_json_kstr(j, "header_now", header);
+    hsts_json_kstr(j, "next_change",
+                   next < 0 ? NULL : hsts_day(day, sizeof(day), next));
+    hsts_json_key(j, "next_change_epoch");
+    if (next < 0) {
+        hsts_json_null(j);
+    }
+    else {
+        hsts_json_int(j, next);
+    }
+    hsts_json_kstr(j, "source", ro->where.source);
+    hsts_json_end(j);
 }
 
-/* The names of a server, ServerAlias names then wildcards, as a JSON
- * array. */
-static void hsts_put_names(apr_file_t *out, const server_rec *s)
+/* The names of a server, ServerAlias names then wildcards. */
+static void hsts_put_names(hsts_json *j, const server_rec *s)
 {
     const apr_array_header_t *lists[2];
-    int i, l, n = 0;
+    int i, l;
 
     lists[0] = s->names;
     lists[1] = s->wild_names;
-    apr_file_putc('[', out);
+    hsts_json_array(j);
     for (l = 0; l < 2; l++) {
         for (i = 0; lists[l] && i < lists[l]->nelts; i++) {
-            if (n++) {
-                apr_file_putc(',', out);
-            }
-            hsts_put_json(out, APR_ARRAY_IDX(lists[l], i, const char *));
+            hsts_json_str(j, APR_ARRAY_IDX(lists[l], i, const char *));
         }
     }
-    apr_file_putc(']', out);
+    hsts_json_end(j);
 }
 
 /* The <VirtualHost> addresses as written: httpd resolves "*" (and any
  * name) to one record per address family or address, each carrying the
  * same text. */
-static void hsts_put_addresses(apr_file_t *out, const server_rec *s)
+static void hsts_put_addresses(hsts_json *j, const server_rec *s)
 {
     const server_addr_rec *a, *b;
 
-    apr_file_putc('[', out);
+    hsts_json_array(j);
     for (a = s->addrs; a; a = a->next) {
         for (b = s->addrs; b != a; b = b->next) {
             if (b->host_port == a->host_port
@@ -1106,11 +1149,125 @@ static void hsts_put_addresses(apr_file_t *out, const server_rec *s)
         if (b != a) {
             continue;
         }
-        apr_file_puts(a == s->addrs ? "{\"host\":" : ",{\"host\":", out);
-        hsts_put_json(out, a->virthost);
-        apr_file_printf(out, ",\"port\":%u}", (unsigned)a->host_port);
+        hsts_json_object(j);
+        hsts_json_kstr(j, "host", a->virthost);
+        hsts_json_kint(j, "port", a->host_port);
+        hsts_json_end(j);
     }
-    apr_file_putc(']', out);
+    hsts_json_end(j);
+}
+
+/* HOOK POINT (certificates): each certificate of the vhost, as
+ * {"file", "names", "not_before", "not_after", "days_left", "issuer",
+ * "verified"}, "days_left" counted from `now` (the dump, the status
+ * request).  Empty until the certificate reader (src/hsts_cert.c) is
+ * wired in here; hsts_status_cert_soonest() goes with it. */
+static void hsts_put_certificates(hsts_json *j, const server_rec *s,
+                                  long long now)
+{
+    (void)s;
+    (void)now;
+    hsts_json_array(j);
+    hsts_json_end(j);
+}
+
+/* How one server's object is written: by DUMP_HSTS, from a live check,
+ * or by hsts-status, from what the serving reading kept. */
+typedef struct {
+    long long now;
+    hsts_check *ck;             /* DUMP_HSTS: check now, say TLS now */
+} hsts_view;
+
+/* One server's object, the same in DUMP_HSTS and hsts-status: every
+ * field is one call here. */
+static void hsts_put_vhost(hsts_json *j, const hsts_view *v, server_rec *s)
+{
+    const hsts_srv_conf *sc = ap_get_module_config(s->module_config,
+                                                   &hsts_module);
+    const hsts_dir_conf *dc = ap_get_module_config(s->lookup_defaults,
+                                                   &hsts_module);
+    const hsts_rule *rule = dc ? dc->rule : NULL;
+    const hsts_found *k;
+
+    hsts_json_object(j);
+    hsts_json_kstr(j, "type", "vhost");
+    if (!s->defn_name && v->ck) {
+        hsts_json_kstr(j, "version", MOD_HSTS_VERSION);
+        hsts_json_kint(j, "schema", HSTS_JSON_SCHEMA);
+    }
+    hsts_json_kstr(j, "server_name", s->server_hostname);
+    hsts_json_key(j, "aliases");
+    hsts_put_names(j, s);
+    hsts_json_key(j, "addresses");
+    hsts_put_addresses(j, s);
+    hsts_json_kstr(j, "file", s->defn_name);
+    hsts_json_kint(j, "line", s->defn_line_number);
+    hsts_json_kbool(j, "main_server", !s->defn_name);
+    hsts_json_kbool(j, "tls", v->ck ? hsts_is_tls(v->ck, s) : sc->tls);
+    hsts_json_key(j, "policy");
+    hsts_put_policy(j, rule);
+    hsts_json_kstr(j, "header_now", hsts_header_now(sc->rollout, rule,
+                                                    v->now));
+    hsts_json_kstr(j, "upstream", dc && dc->upstream == HSTS_UPSTREAM_KEEP
+                                  ? "keep" : "replace");
+    hsts_json_key(j, "redirect");
+    hsts_put_redirect(j, dc ? dc->redirect : NULL);
+    hsts_json_key(j, "override_limits");
+    hsts_put_limits(j, sc->limits);
+    hsts_json_key(j, "rollout");
+    hsts_put_rollout(j, sc->rollout, rule, v->now);
+    hsts_json_key(j, "certificates");
+    hsts_put_certificates(j, s, v->now);
+    hsts_json_key(j, "findings");
+    hsts_json_array(j);
+    if (v->ck) {
+        hsts_check_vhost(v->ck, s);
+        if (sc->rollout && (!rule || !rule->header)) {
+            hsts_say(v->ck, s, "rollout-no-policy", HSTS_WARNING, NULL,
+                     "HSTSRollout has no HSTSPolicy to roll out to");
+        }
+    }
+    else {
+        for (k = sc->kept; k; k = k->next) {
+            hsts_json_finding(j, k->kind, k->level, k->code, k->text);
+        }
+    }
+    hsts_json_end(j);
+    hsts_json_end(j);
+}
+
+static void hsts_put_section(hsts_json *j, hsts_check *ck,
+                             const hsts_section *hs)
+{
+    const hsts_rule *rule = hs->dc->rule;
+    const hsts_redirect *rd = hs->dc->redirect;
+
+    hsts_json_object(j);
+    hsts_json_kstr(j, "type", "section");
+    hsts_json_kstr(j, "section", hsts_section_label(ck->p, hs));
+    hsts_put_file_line(j, rule ? &rule->where : &rd->where);
+    hsts_json_kstr(j, "vhost", hs->s->server_hostname);
+    hsts_json_kstr(j, "vhost_file", hs->s->defn_name);
+    hsts_json_kint(j, "vhost_line", hs->s->defn_line_number);
+    hsts_json_key(j, "policy");
+    hsts_put_policy(j, rule);
+    hsts_json_key(j, "redirect");
+    if (rd) {
+        hsts_put_redirect(j, rd);
+    }
+    else {
+        hsts_json_null(j);
+    }
+    hsts_json_key(j, "findings");
+    hsts_json_array(j);
+    hsts_check_section(ck, hs);
+    hsts_json_end(j);
+    hsts_json_end(j);
+}
+
+static int hsts_file_sink(void *baton, const char *buf, size_t len)
+{
+    return apr_file_write_full(baton, buf, len, NULL) != APR_SUCCESS;
 }
 
 /* One JSON object per line: each virtual host, then each section of the
@@ -1122,8 +1279,9 @@ void hsts_test_config(apr_pool_t *pconf, server_rec *main)
     apr_pool_t *p, *line;
     apr_array_header_t *sections;
     apr_file_t *out;
+    hsts_json j;
     hsts_check ck;
-    long long now = apr_time_sec(apr_time_now());
+    hsts_view v;
     server_rec *s;
     int i;
 
@@ -1137,83 +1295,59 @@ void hsts_test_config(apr_pool_t *pconf, server_rec *main)
         apr_pool_destroy(p);
         return;
     }
+    hsts_json_init(&j, hsts_file_sink, out);
     hsts_check_init(&ck, p, main);
     ck.p = line;
-    ck.out = out;
+    ck.out = &j;
+    v.now = apr_time_sec(apr_time_now());
+    v.ck = &ck;
     for (s = main; s; s = s->next) {
-        const hsts_srv_conf *sc = ap_get_module_config(s->module_config,
-                                                       &hsts_module);
-        const hsts_dir_conf *dc = ap_get_module_config(s->lookup_defaults,
-                                                       &hsts_module);
-        const hsts_rule *rule = dc ? dc->rule : NULL;
-
-        apr_file_puts("{\"type\":\"vhost\",", out);
-        if (s == main) {
-            apr_file_puts("\"version\":\"" MOD_HSTS_VERSION "\",", out);
-        }
-        apr_file_puts("\"server_name\":", out);
-        hsts_put_json(out, s->server_hostname);
-        apr_file_puts(",\"aliases\":", out);
-        hsts_put_names(out, s);
-        apr_file_puts(",\"addresses\":", out);
-        hsts_put_addresses(out, s);
-        apr_file_puts(",\"file\":", out);
-        hsts_put_json(out, s->defn_name);
-        apr_file_printf(out, ",\"line\":%u,\"main_server\":%s,\"tls\":%s,"
-                        "\"policy\":", s->defn_line_number,
-                        hsts_json_bool(!s->defn_name),
-                        hsts_json_bool(hsts_is_tls(&ck, s)));
-        hsts_put_policy(out, rule);
-        apr_file_printf(out, ",\"upstream\":\"%s\",\"redirect\":",
-                        dc && dc->upstream == HSTS_UPSTREAM_KEEP ? "keep"
-                                                                 : "replace");
-        hsts_put_redirect(out, dc ? dc->redirect : NULL);
-        apr_file_puts(",\"override_limits\":", out);
-        hsts_put_limits(out, sc->limits);
-        apr_file_puts(",\"rollout\":", out);
-        hsts_put_rollout(out, sc->rollout, rule, now);
-        apr_file_puts(",\"findings\":[", out);
-        ck.written = 0;
-        hsts_check_vhost(&ck, s);
-        if (sc->rollout && (!rule || !rule->header)) {
-            hsts_say(&ck, s, "rollout-no-policy", HSTS_WARNING, NULL,
-                     "HSTSRollout has no HSTSPolicy to roll out to");
-        }
-        apr_file_puts("]}\n", out);
+        hsts_put_vhost(&j, &v, s);
+        hsts_json_newline(&j);
         apr_pool_clear(line);
     }
     sections = hsts_collect_sections(p, main);
     for (i = 0; i < sections->nelts; i++) {
-        const hsts_section *hs = &APR_ARRAY_IDX(sections, i, hsts_section);
-        const hsts_rule *rule = hs->dc->rule;
-        const hsts_redirect *rd = hs->dc->redirect;
-        const hsts_where *w = rule ? &rule->where : &rd->where;
-
-        apr_file_puts("{\"type\":\"section\",\"section\":", out);
-        hsts_put_json(out, hsts_section_label(line, hs));
-        hsts_put_file_line(out, w);
-        apr_file_puts(",\"vhost\":", out);
-        hsts_put_json(out, hs->s->server_hostname);
-        apr_file_puts(",\"vhost_file\":", out);
-        hsts_put_json(out, hs->s->defn_name);
-        apr_file_printf(out, ",\"vhost_line\":%u,\"policy\":",
-                        hs->s->defn_line_number);
-        hsts_put_policy(out, rule);
-        apr_file_puts(",\"redirect\":", out);
-        if (rd) {
-            hsts_put_redirect(out, rd);
-        }
-        else {
-            apr_file_puts("null", out);
-        }
-        apr_file_puts(",\"findings\":[", out);
-        ck.written = 0;
-        hsts_check_section(&ck, hs);
-        apr_file_puts("]}\n", out);
+        hsts_put_section(&j, &ck, &APR_ARRAY_IDX(sections, i, hsts_section));
+        hsts_json_newline(&j);
         apr_pool_clear(line);
     }
     apr_file_flush(out);
     apr_pool_destroy(p);
+}
+
+/* -- for hsts-status (src/hsts_status.c) ------------------------------- */
+
+static int hsts_status_servers, hsts_status_policies;
+static apr_time_t hsts_status_read;
+
+/* `p` is cleared by the caller after each server. */
+void hsts_status_vhost(hsts_json *j, apr_pool_t *p, server_rec *s,
+                       apr_time_t now)
+{
+    hsts_view v;
+
+    (void)p;
+    v.now = apr_time_sec(now);
+    v.ck = NULL;
+    hsts_put_vhost(j, &v, s);
+}
+
+void hsts_status_summary(hsts_status_totals *t)
+{
+    memcpy(t->findings, hsts_kept_levels, sizeof(t->findings));
+    t->servers = hsts_status_servers;
+    t->policies = hsts_status_policies;
+    t->read = hsts_status_read;
+}
+
+/* HOOK POINT (certificates): the soonest expiry among the certificates
+ * hsts_put_certificates() lists, for server-status. */
+int hsts_status_cert_soonest(apr_time_t now, long long *days)
+{
+    (void)now;
+    *days = 0;
+    return 0;
 }
 
 static int hsts_names_never_exempt(const apr_array_header_t *names)
@@ -1302,17 +1436,30 @@ static void hsts_report_rollouts(hsts_check *ck, long long now)
 }
 
 /* Work out each server's name_exempt; on every reading that serves, tell
- * the error log (open by now) what the checks found. */
+ * the error log (open by now) what the checks found, and keep it, with
+ * each server's TLS, for hsts-status. */
 int hsts_post_config(apr_pool_t *pconf, apr_pool_t *plog,
                      apr_pool_t *ptemp, server_rec *s)
 {
+    int serving = ap_state_query(AP_SQ_MAIN_STATE)
+                  != AP_SQ_MS_CREATE_PRE_CONFIG;
+    hsts_check ck;
     server_rec *v;
 
-    (void)pconf;
     (void)plog;
+    hsts_check_init(&ck, ptemp, s);
+    memset(hsts_kept_levels, 0, sizeof(hsts_kept_levels));
+    hsts_status_servers = hsts_status_policies = 0;
+    hsts_status_read = apr_time_now();
     for (v = s; v; v = v->next) {
         hsts_srv_conf *sc = ap_get_module_config(v->module_config,
                                                  &hsts_module);
+        const hsts_rule *rule = hsts_server_rule(v);
+
+        sc->kept = sc->kept_last = NULL;
+        sc->tls = serving && hsts_is_tls(&ck, v);
+        hsts_status_servers++;
+        hsts_status_policies += rule && rule->header != NULL;
 
         if (v->server_hostname) {
             sc->name_exempt = hsts_host_is_exempt(v->server_hostname);
@@ -1322,8 +1469,8 @@ int hsts_post_config(apr_pool_t *pconf, apr_pool_t *plog,
                                  && hsts_names_never_exempt(v->names)
                                  && hsts_names_never_exempt(v->wild_names);
     }
-    if (ap_state_query(AP_SQ_MAIN_STATE) == AP_SQ_MS_CREATE_PRE_CONFIG) {
+    if (!serving) {
         return OK;
     }
-    return hsts_report(ptemp, s, HSTS_TELL_ALL, 1);
+    return hsts_report(ptemp, s, HSTS_TELL_ALL, 1, pconf);
 }
