@@ -1,0 +1,498 @@
+"""hsts-status: the running server's state as one JSON document, read with
+curl from a real httpd and checked field by field against the config it
+was started with: names, addresses, TLS, policy, redirect, limits, a
+roll-out that crosses a rung while the server runs (computed at the
+request, not when the config was read), the findings of the running
+start (the same as DUMP_HSTS's), ?vhost= narrowing; the same schema as
+DUMP_HSTS, every field documented in the README; `Require` enforced;
+tenants' .htaccess (SetHandler, AddHandler, RewriteRule [H=], <If>) and
+the admin's own <Directory> refused; server-status?auto lines and the
+HTML section with ExtendedStatus On, none with it Off."""
+
+import datetime
+import json
+import os
+import re
+import subprocess
+import time
+
+import pytest
+
+import harness
+
+MODULES = harness.BASE_MODULES + ["status"]
+NOW = datetime.datetime.now(datetime.timezone.utc)
+TODAY = NOW.date()
+MIDNIGHT = int(datetime.datetime(TODAY.year, TODAY.month, TODAY.day,
+                                 tzinfo=datetime.timezone.utc).timestamp())
+# The ramp's first rung ends a few seconds after the server has read its
+# configuration: the second request must find it on the next rung.
+STEP = int(time.time()) - MIDNIGHT + 8
+RAMP_LADDER = [300, 86400]
+RAMP_TARGET = "max-age=31536000; includeSubDomains"
+PRELOAD = "max-age=31536000; includeSubDomains; preload"
+
+ALLOWED = [
+    r"HSTSPreloadCheck: hint: ",              # preload.hsts.test has no twin
+    r"HSTSRollout has no HSTSPolicy",         # lost.hsts.test
+    r"AH01630: client denied by server configuration",   # Require
+    r"\[hsts:error\].*hsts-status refused",   # the tenant rule
+    r"AH01618: user nobody not found",        # a wrong password
+]
+
+
+def admin_vhost(h):
+    users = os.path.join(h.dir, "htpasswd")
+    open(users, "w").close()
+    os.chmod(users, 0o644)
+    return """
+    HSTSPolicy "max-age=600"
+    HSTSOverrideLimits max-age=300..31536000 off=deny
+    <Location "/hsts-status">
+        SetHandler hsts-status
+        Require ip 127.0.0.1
+    </Location>
+    <LocationMatch "^/panel/hsts\\.json$">
+        SetHandler hsts-status
+    </LocationMatch>
+    <Location "/hsts-denied">
+        SetHandler hsts-status
+        Require all denied
+    </Location>
+    <Location "/hsts-auth">
+        SetHandler hsts-status
+        AuthType Basic
+        AuthName "status"
+        AuthUserFile "%s"
+        Require valid-user
+    </Location>
+    <Location "/server-status">
+        SetHandler server-status
+        Require ip 127.0.0.1
+    </Location>
+    <Directory "%s/admindir">
+        SetHandler hsts-status
+    </Directory>
+""" % (users, h.docroot)
+
+
+TENANT_VHOST = """
+    HSTSPolicy "max-age=31536000"
+    <Directory "{root}/tenants">
+        AllowOverride FileInfo
+    </Directory>
+"""
+
+# A tenant's .htaccess: every way FileInfo lets it name a handler.
+TENANTS = {
+    "sethandler": "SetHandler hsts-status\n",
+    "addhandler": "AddHandler hsts-status .json\n",
+    "rewrite": "RewriteEngine On\nRewriteRule ^ - [H=hsts-status]\n",
+    "if": '<If "true">\n    SetHandler hsts-status\n</If>\n',
+}
+
+
+def make_conf(h, extended="On"):
+    conf = h.base_conf(modules=MODULES) + "ExtendedStatus %s\n" % extended
+    conf += h.tls_vhost(admin_vhost(h), server_name=harness.DOMAIN,
+                        aliases="admin.hsts.test")
+    conf += h.tls_vhost('HSTSPolicy "%s"\nHSTSRollout start=%s step=%ds '
+                        'ladder=%s' % (RAMP_TARGET, TODAY.isoformat(), STEP,
+                                       ",".join(map(str, RAMP_LADDER))),
+                        server_name="ramp.hsts.test",
+                        aliases="www.ramp.hsts.test")
+    conf += h.tls_vhost('HSTSPolicy "%s"' % PRELOAD,
+                        server_name="preload.hsts.test",
+                        aliases="nothing.invalid")
+    conf += h.tls_vhost("HSTSRollout start=2020-01-01",
+                        server_name="lost.hsts.test",
+                        aliases="nothing.invalid")
+    conf += h.tls_vhost(TENANT_VHOST.format(root=h.docroot),
+                        server_name="tenant.hsts.test",
+                        aliases="nothing.invalid")
+    conf += h.plain_vhost("HSTSRedirect on status=308",
+                          server_name="ramp.hsts.test",
+                          aliases="*.wild.hsts.test")
+    return conf
+
+
+@pytest.fixture(scope="module")
+def httpd(server_factory):
+    h = server_factory("status")
+    h.allowed += ALLOWED
+    h.write("index.html", "x\n")
+    h.write("admindir/index.html", "admin\n")
+    for name, htaccess in TENANTS.items():
+        h.write("tenants/%s/.htaccess" % name, htaccess)
+        h.write("tenants/%s/index.html" % name, "tenant\n")
+        h.write("tenants/%s/x.json" % name, "{}\n")
+    h.configure(make_conf(h))
+    h.start()
+    h.started = time.time()
+    return h
+
+
+def get(h, path, host=harness.DOMAIN, args=()):
+    """(status, headers, body) of a GET over TLS."""
+    port = h.tls_port
+    res = harness.run(["curl", "-sS", "-D", "-", "--max-time", "60",
+                       "--cacert", h.pki.ca, "--http1.1",
+                       "--resolve", "%s:%d:127.0.0.1" % (host, port)]
+                      + list(args)
+                      + ["https://%s:%d%s" % (host, port, path)])
+    assert res.returncode == 0, res.stderr
+    head, _, body = res.stdout.partition("\n\n")
+    return harness.Response.parse(head), body
+
+
+def status_doc(h, query=""):
+    res, body = get(h, "/hsts-status" + query)
+    assert res.status == 200, (res, body)
+    assert res.all("content-type") == ["application/json"], res
+    return json.loads(body)
+
+
+def by_name(doc):
+    return {(v["server_name"], v["tls"]): v for v in doc["vhosts"]}
+
+
+# -- the document, field by field -------------------------------------------
+
+def test_top_level(httpd):
+    doc = status_doc(httpd)
+    assert doc["module"] == "mod_hsts"
+    version = re.search(r'MOD_HSTS_VERSION "([^"]+)"', open(os.path.join(
+        harness.REPO, "include", "mod_hsts_version.h")).read()).group(1)
+    assert doc["version"] == version
+    assert doc["schema"] == 2
+    assert abs(doc["now_epoch"] - time.time()) < 30
+    assert doc["now"] == datetime.datetime.fromtimestamp(
+        doc["now_epoch"], datetime.timezone.utc).strftime(
+            "%Y-%m-%dT%H:%M:%SZ")
+    read = datetime.datetime.strptime(doc["config_read"],
+                                      "%Y-%m-%dT%H:%M:%SZ").replace(
+        tzinfo=datetime.timezone.utc).timestamp()
+    assert httpd.started - 30 < read <= doc["now_epoch"]
+    assert isinstance(doc["config_generation"], int)
+    # main server + 6 vhosts, 4 of them (and not the main server, the
+    # lost one or the plain one) with a policy
+    assert doc["summary"]["vhosts"] == 7 == len(doc["vhosts"])
+    assert doc["summary"]["vhosts_with_policy"] == 4
+    levels = {"problem": 0, "warning": 0, "hint": 0}
+    for v in doc["vhosts"]:
+        for f in v["findings"]:
+            levels[f["level"]] += 1
+    assert doc["summary"]["findings"] == levels
+    assert levels["hint"] >= 1 and levels["warning"] == 1
+
+
+def test_vhost_fields(httpd):
+    v = by_name(status_doc(httpd))
+    main = v[(harness.DOMAIN, False)]
+    assert main["main_server"] is True and main["file"] is None
+    assert main["policy"] == {"state": "unset", "header": None,
+                              "source": None}
+    assert main["header_now"] is None and main["override_limits"] is None
+
+    admin = v[(harness.DOMAIN, True)]
+    assert admin["type"] == "vhost" and admin["main_server"] is False
+    assert admin["aliases"] == ["admin.hsts.test"]
+    assert admin["addresses"] == [{"host": "127.0.0.1",
+                                   "port": httpd.tls_port}]
+    assert admin["file"] == httpd.conf_path
+    assert open(httpd.conf_path).read().splitlines()[admin["line"] - 1] \
+        .startswith("<VirtualHost 127.0.0.1:%d>" % httpd.tls_port)
+    pol = admin["policy"]
+    assert pol["state"] == "on" and pol["max_age"] == 600
+    assert pol["include_subdomains"] is False and pol["preload"] is False
+    assert pol["header"] == "max-age=600" == admin["header_now"]
+    assert pol["file"] == httpd.conf_path
+    assert "HSTSPolicy" in open(httpd.conf_path).read().splitlines()[
+        pol["line"] - 1]
+    assert admin["upstream"] == "replace"
+    assert admin["redirect"] == {"on": False, "source": None}
+    lim = admin["override_limits"]
+    assert lim["min_max_age"] == 300 and lim["max_max_age"] == 31536000
+    assert lim["off"] == "deny" and lim["preload"] == "allow"
+    assert lim["include_subdomains"] == "allow"
+    assert admin["rollout"] is None
+    assert admin["findings"] == []
+    assert isinstance(admin["certificates"], list)
+
+    plain = v[("ramp.hsts.test", False)]
+    assert plain["aliases"] == ["*.wild.hsts.test"]
+    assert plain["addresses"] == [{"host": "127.0.0.1",
+                                   "port": httpd.plain_port}]
+    assert plain["redirect"]["on"] is True
+    assert plain["redirect"]["status"] == 308
+    assert plain["redirect"]["port"] == 443
+    assert plain["policy"]["state"] == "unset"
+
+    pre = v[("preload.hsts.test", True)]
+    assert pre["policy"]["preload"] is True
+    assert [f["kind"] for f in pre["findings"]] == ["preload-no-twin"]
+    assert pre["findings"][0]["level"] == "hint"
+    assert "preload.hsts.test" in pre["findings"][0]["text"]
+
+    lost = v[("lost.hsts.test", True)]
+    assert [(f["kind"], f["level"]) for f in lost["findings"]] == [
+        ("rollout-no-policy", "warning")]
+    assert lost["rollout"]["state"] == "complete"
+
+    tenant = v[("tenant.hsts.test", True)]
+    assert tenant["tls"] is True and tenant["findings"] == []
+
+
+def expected_ramp(now):
+    """Rung (1-based), header and next change of the ramp at `now`, worked
+    out here from the config, independently of the module."""
+    k = (int(now) - MIDNIGHT) // STEP
+    if k >= len(RAMP_LADDER):
+        return len(RAMP_LADDER), "complete", RAMP_TARGET, None
+    return (k + 1, "ramping", "max-age=%d" % RAMP_LADDER[k],
+            MIDNIGHT + (k + 1) * STEP)
+
+
+def check_ramp(httpd, doc):
+    ramp = by_name(doc)[("ramp.hsts.test", True)]
+    rung, state, header, nxt = expected_ramp(doc["now_epoch"])
+    ro = ramp["rollout"]
+    assert ro["start"] == TODAY.isoformat()
+    assert ro["step_seconds"] == STEP and ro["ladder"] == RAMP_LADDER
+    assert ro["rungs"] == 2
+    assert (ro["rung"], ro["state"], ro["header_now"]) == (rung, state,
+                                                          header), ro
+    assert ramp["header_now"] == header
+    assert ro["next_change_epoch"] == nxt
+    if nxt is not None:
+        assert ro["next_change"] == datetime.datetime.fromtimestamp(
+            nxt, datetime.timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")
+    # what the vhost really sends now
+    assert get(httpd, "/", host="ramp.hsts.test")[0].sts == [header]
+    return rung
+
+
+def test_rollout_crosses_a_rung_while_serving(httpd):
+    first = check_ramp(httpd, status_doc(httpd))
+    assert first == 1, "the config was read on the first rung"
+    boundary = MIDNIGHT + STEP
+    time.sleep(max(0, boundary - time.time()) + 1.5)
+    # same configuration, same children: only the clock moved
+    assert check_ramp(httpd, status_doc(httpd)) == 2
+
+
+def test_findings_are_those_of_the_running_start(httpd):
+    """Each vhost's findings are what DUMP_HSTS says for the same
+    config, in the same order, kind, level and text."""
+    _, objs, out = httpd.dump_hsts()
+    dumped = {(o["server_name"], o["tls"]): o["findings"] for o in objs
+              if o["type"] == "vhost"}
+    doc = status_doc(httpd)
+    assert {k: v["findings"] for k, v in by_name(doc).items()} == dumped
+    # DUMP_HSTS says the schema too, on its first line
+    assert objs[0]["schema"] == doc["schema"] == 2
+    assert all("schema" not in o for o in objs[1:])
+
+
+def test_findings_follow_a_graceful_restart(httpd):
+    """After a graceful restart into a config with a twin, the hint is
+    gone: the document shows the start that is running."""
+    before = status_doc(httpd)
+    pre = by_name(before)[("preload.hsts.test", True)]
+    assert pre["findings"]
+    conf = make_conf(httpd) + httpd.plain_vhost(
+        "HSTSRedirect on", server_name="preload.hsts.test",
+        aliases="nothing.invalid")
+    httpd.configure(conf)
+    try:
+        httpd.proc.send_signal(__import__("signal").SIGUSR1)
+        deadline = time.time() + 20
+        while time.time() < deadline:
+            after = status_doc(httpd)
+            if after["config_generation"] != before["config_generation"]:
+                break
+            time.sleep(0.2)
+        assert after["config_generation"] != before["config_generation"]
+        assert after["summary"]["vhosts"] == 8
+        assert by_name(after)[("preload.hsts.test", True)]["findings"] \
+            == []
+        assert after["summary"]["findings"]["hint"] == \
+            before["summary"]["findings"]["hint"] - 1
+    finally:
+        httpd.configure(make_conf(httpd))
+        httpd.proc.send_signal(__import__("signal").SIGUSR1)
+        deadline = time.time() + 20
+        while time.time() < deadline and \
+                status_doc(httpd)["summary"]["vhosts"] != 7:
+            time.sleep(0.2)
+    assert status_doc(httpd)["summary"]["vhosts"] == 7
+
+
+# -- ?vhost= --------------------------------------------------------------
+
+@pytest.mark.parametrize("query,want", [
+    ("?vhost=ramp.hsts.test", [("ramp.hsts.test", True),
+                               ("ramp.hsts.test", False)]),
+    ("?vhost=RAMP.hsts.test.", [("ramp.hsts.test", True),
+                                ("ramp.hsts.test", False)]),
+    ("?vhost=www.ramp.hsts.test", [("ramp.hsts.test", True)]),
+    ("?vhost=a.wild.hsts.test", [("ramp.hsts.test", False)]),
+    ("?x=1&vhost=preload%2Ehsts.test", [("preload.hsts.test", True)]),
+])
+def test_vhost_narrows(httpd, query, want):
+    doc = status_doc(httpd, query)
+    assert sorted((v["server_name"], v["tls"]) for v in doc["vhosts"]) \
+        == sorted(want)
+    # the summary stays the server's
+    assert doc["summary"]["vhosts"] == 7
+
+
+def test_vhost_with_port(httpd):
+    doc = status_doc(httpd, "?vhost=ramp.hsts.test:%d" % httpd.plain_port)
+    assert [(v["server_name"], v["tls"]) for v in doc["vhosts"]] == [
+        ("ramp.hsts.test", False)]
+
+
+@pytest.mark.parametrize("query", ["?vhost=nothing.here", "?vhost=",
+                                   "?vhost=ramp.hsts.test:0",
+                                   "?vhost=ramp.hsts.test:99999"])
+def test_vhost_unknown_is_404(httpd, query):
+    assert get(httpd, "/hsts-status" + query)[0].status == 404
+
+
+def test_methods(httpd):
+    res, body = get(httpd, "/hsts-status", args=["-I"])
+    assert res.status == 200 and body.strip() == ""
+    assert set(res.all("content-type")) == {"application/json"}
+    assert set(res.all("cache-control")) == {"no-store"}
+    res, _ = get(httpd, "/hsts-status", args=["-X", "POST", "-d", "x"])
+    assert res.status == 405
+
+
+def test_location_match_serves(httpd):
+    res, body = get(httpd, "/panel/hsts.json")
+    assert res.status == 200 and json.loads(body)["schema"] == 2
+
+
+# -- who may read it ----------------------------------------------------------
+
+def test_require_enforced(httpd):
+    res, body = get(httpd, "/hsts-denied")
+    assert res.status == 403 and "vhosts" not in body
+    res, body = get(httpd, "/hsts-auth")
+    assert res.status == 401 and "vhosts" not in body
+    res, body = get(httpd, "/hsts-auth", args=["-u", "nobody:wrong"])
+    assert res.status == 401 and "vhosts" not in body
+
+
+@pytest.mark.parametrize("tenant", sorted(TENANTS))
+def test_tenant_htaccess_refused(httpd, tenant):
+    for path in ("/tenants/%s/" % tenant, "/tenants/%s/x.json" % tenant):
+        res, body = get(httpd, path, host="tenant.hsts.test")
+        if tenant == "addhandler" and path.endswith("/"):
+            # index.html is no .json: served as it is
+            assert res.status == 200 and body == "tenant\n"
+            continue
+        assert res.status == 403, (path, res, body)
+        assert "ramp.hsts.test" not in body and "{" not in body
+    log = httpd.read_log()
+    assert re.search(r"\[hsts:error\].*hsts-status refused for "
+                     r"/tenants/%s/" % tenant, log), log
+
+
+def test_admin_directory_refused(httpd):
+    """Only a <Location> of the server config serves it: a <Directory>
+    covers paths tenants may share."""
+    res, body = get(httpd, "/admindir/")
+    assert res.status == 403 and "{" not in body
+
+
+# -- server-status -------------------------------------------------------------
+
+def auto_lines(h):
+    res, body = get(h, "/server-status?auto")
+    assert res.status == 200
+    return dict(l.split(": ", 1) for l in body.splitlines() if ": " in l)
+
+
+def test_server_status_auto(httpd):
+    doc = status_doc(httpd)
+    lines = auto_lines(httpd)
+    assert lines["HSTSVhostsWithPolicy"] == str(
+        doc["summary"]["vhosts_with_policy"]) == "4"
+    for level in ("problem", "warning", "hint"):
+        assert lines["HSTSFindings" + level.capitalize()] == str(
+            doc["summary"]["findings"][level])
+    assert lines["HSTSFindingsWarning"] == "1"
+    res, body = get(httpd, "/server-status")
+    assert "<h2>mod_hsts " in body
+    assert "4 of 7 servers send an HSTS policy" in body
+
+
+def test_server_status_without_extended(server_factory):
+    h = server_factory("status-noext")
+    h.allowed += ALLOWED
+    h.write("index.html", "x\n")
+    h.configure(make_conf(h, extended="Off"))
+    h.start()
+    res, body = get(h, "/server-status?auto")
+    assert res.status == 200 and "Total Accesses" not in body
+    assert "HSTS" not in body
+    res, body = get(h, "/server-status")
+    assert res.status == 200 and "mod_hsts" not in body
+
+
+# -- certificates (wired in with src/hsts_cert.c) --------------------------------
+
+def openssl_not_after(path):
+    out = subprocess.check_output(["openssl", "x509", "-noout", "-enddate",
+                                   "-in", path], text=True)
+    return datetime.datetime.strptime(
+        out.strip().split("=", 1)[1], "%b %d %H:%M:%S %Y %Z").replace(
+        tzinfo=datetime.timezone.utc)
+
+
+def test_certificate_days_left(httpd):
+    """The test certificate is valid for two days: already past any
+    expiry warning.  Each TLS vhost lists it with its names and the days
+    left counted at the request; server-status?auto says the soonest."""
+    doc = status_doc(httpd)
+    not_after = openssl_not_after(httpd.pki.cert)
+    days = int((not_after.timestamp() - doc["now_epoch"]) // 86400)
+    for (name, tls), v in by_name(doc).items():
+        if not tls or v["main_server"]:
+            continue
+        certs = v["certificates"]
+        assert [c["file"] for c in certs] == [httpd.pki.cert], (name, v)
+        c = certs[0]
+        assert "hsts.test" in c["names"] and "*.hsts.test" in c["names"]
+        assert c["not_after"].startswith(not_after.strftime("%Y-%m-%d"))
+        assert c["days_left"] == days
+    assert auto_lines(httpd)["HSTSCertSoonestExpiryDays"] == str(days)
+
+
+# -- one schema, documented ----------------------------------------------------
+
+def keys(value, out):
+    if isinstance(value, dict):
+        for k, v in value.items():
+            out.add(k)
+            keys(v, out)
+    elif isinstance(value, list):
+        for v in value:
+            keys(v, out)
+    return out
+
+
+def test_every_field_documented(httpd):
+    readme = open(os.path.join(harness.REPO, "README.md")).read()
+    section = readme[readme.index("### Schema"):]
+    section = section[:section.index("\n## ")]
+    documented = set(re.findall(r"[`\"]([a-z_]+)[`\"]", section))
+    _, objs, _ = httpd.dump_hsts()
+    seen = keys(status_doc(httpd), set())
+    for o in objs:
+        keys(o, seen)
+    missing = sorted(seen - documented)
+    assert not missing, "fields missing from the README's schema: %s" \
+        % missing
