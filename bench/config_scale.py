@@ -21,7 +21,11 @@ and times, for each, `apache2 -t` and (mod_hsts variants)
 `apache2 -t -D DUMP_HSTS` BENCH_CONFIG_RUNS times (default 5; 3 at 50,000
 vhosts and above), reporting the median CPU time (user + system, from
 wait4: on a shared machine it moves far less than the wall time, also
-given) and the peak RSS of the process.  It prints the ratios against `none` and the
+given) and the peak RSS of the process.  For hsts and hints it then
+starts the server (one child) and fetches the whole hsts-status document
+with curl: the time, its size, the child's peak RSS while it serves it
+over what it had before (VmHWM, reset through clear_refs) and the
+parent's RSS once serving (hints keeps one finding per vhost).  It prints the ratios against `none` and the
 growth from one size to the next (10x the vhosts should cost about 10x
 the time), and writes the table into bench/RESULTS.md between its
 markers (BENCH_RESULTS: another file, or empty for none).  Figures only:
@@ -31,10 +35,12 @@ it asserts nothing.
 """
 
 import datetime
+import json
 import os
 import platform
 import re
 import shutil
+import socket
 import statistics
 import subprocess
 import sys
@@ -114,6 +120,98 @@ def write_config(d, pki, n, variant, ports):
                        name, plain_line))
 
 
+STATUS_VARIANTS = ("hsts", "hints")
+STATUS_CONF = """
+ServerLimit 1
+StartServers 1
+ThreadsPerChild 25
+MaxRequestWorkers 25
+MinSpareThreads 1
+MaxSpareThreads 25
+<Location "/hsts-status">
+    SetHandler hsts-status
+</Location>
+"""
+
+
+def proc_kb(pid, field):
+    with open("/proc/%d/status" % pid) as f:
+        for line in f:
+            if line.startswith(field + ":"):
+                return int(line.split()[1])
+    return 0
+
+
+def listening(port):
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=0.2):
+            return True
+    except OSError:
+        return False
+
+
+def children(pid):
+    out = subprocess.run(["pgrep", "-P", str(pid)], capture_output=True,
+                         text=True).stdout
+    return [int(x) for x in out.split()]
+
+
+def serve_status(d, conf, n, ports):
+    """Start the server on `conf` and fetch the whole hsts-status
+    document once: (seconds, bytes, child RSS before in kB, the child's
+    peak growth while serving it in kB, parent RSS in kB)."""
+    with open(conf, "a") as f:
+        f.write(STATUS_CONF)
+        if os.geteuid() == 0:
+            f.write("User %s\nGroup %s\n" % harness.run_as())
+    pid_file = os.path.join(d, "httpd.pid")
+    proc = subprocess.Popen([harness.httpd_binary(), "-f", conf,
+                             "-DFOREGROUND"], stdout=subprocess.DEVNULL,
+                            stderr=subprocess.STDOUT,
+                            env=harness.httpd_env())
+    try:
+        deadline = time.time() + 600
+        kids = []
+        while time.time() < deadline and len(kids) != 1:
+            if proc.poll() is not None:
+                raise RuntimeError("httpd exited: %s" % open(os.path.join(
+                    d, "error.log")).read()[-3000:])
+            if os.path.exists(pid_file) and listening(ports[1]):
+                kids = children(proc.pid)
+            time.sleep(0.2)
+        child = kids[0]
+        # warm: the first request pays for the connection's own pools
+        subprocess.run(["curl", "-sS", "-o", "/dev/null",
+                        "http://127.0.0.1:%d/hsts-status?vhost=none.invalid"
+                        % ports[1]], check=False)
+        before = proc_kb(child, "VmRSS")
+        with open("/proc/%d/clear_refs" % child, "w") as f:
+            f.write("5")
+        start = time.perf_counter()
+        # over TLS: the plain twins redirect
+        res = subprocess.run(["curl", "-sSk", "--max-time", "600",
+                              "--resolve", "site000000.example:%d:127.0.0.1"
+                              % ports[0], "https://site000000.example:%d"
+                              "/hsts-status" % ports[0]],
+                             capture_output=True)
+        seconds = time.perf_counter() - start
+        peak = proc_kb(child, "VmHWM")
+        try:
+            doc = json.loads(res.stdout)
+        except ValueError:
+            raise RuntimeError("hsts-status: not JSON: %r\n%s" % (
+                res.stdout[:500], open(os.path.join(
+                    d, "error.log")).read()[-2000:]))
+        if len(doc["vhosts"]) != 2 * n + 1:
+            raise RuntimeError("hsts-status: %d vhosts, not %d"
+                               % (len(doc["vhosts"]), 2 * n + 1))
+        return (seconds, len(res.stdout), before, max(0, peak - before),
+                proc_kb(proc.pid, "VmRSS"))
+    finally:
+        proc.terminate()
+        proc.wait()
+
+
 def timed(cmd):
     """(wall seconds, CPU seconds, peak RSS in kB, return code, output)
     of one run."""
@@ -162,6 +260,8 @@ def measure(pki, n, variant, ports):
                                         if b"[hsts:" in l])
             else:
                 res["dump_lines"] = out.count(b'{"type":"vhost"')
+        if variant in STATUS_VARIANTS:
+            res["status"] = serve_status(d, conf, n, ports)
         return res
     finally:
         shutil.rmtree(d, ignore_errors=True)
@@ -195,6 +295,18 @@ def table(results):
                    "%.2f" % dump[0] if dump else "",
                    "%.0f" % (dump[1] / 1024.0) if dump else "",
                    r["log_lines"] if v in HSTS_VARIANTS else ""))
+    lines += ["", "The hsts-status document, served whole by a running "
+              "server (one child):", "",
+              "| vhosts (TLS + plain) | variant | time s | document MB "
+              "| child RSS before MB | child peak growth while serving "
+              "it MB | parent RSS MB |",
+              "|---|---|---|---|---|---|---|"]
+    for n in SIZES:
+        for v in STATUS_VARIANTS:
+            secs, size, before, growth, parent = results[(n, v)]["status"]
+            lines.append("| %d + %d | %s | %.2f | %.1f | %.0f | %.1f | %.0f |"
+                         % (n, n, v, secs, size / 1e6, before / 1024.0,
+                            growth / 1024.0, parent / 1024.0))
     return "\n".join(lines)
 
 
@@ -228,7 +340,11 @@ def main():
                     r["t"][0], r["t"][1] / 1024.0,
                     "; DUMP_HSTS %.2f s CPU, %.0f MB, %d vhost lines"
                     % (r["dump"][0], r["dump"][1] / 1024.0, r["dump_lines"])
-                    if "dump" in r else ""))
+                    if "dump" in r else "")
+                      + ("; hsts-status %.2f s, %.1f MB, child +%.1f MB"
+                         % (r["status"][0], r["status"][1] / 1e6,
+                            r["status"][3] / 1024.0)
+                         if "status" in r else ""))
     finally:
         shutil.rmtree(pki.dir, ignore_errors=True)
     httpd = subprocess.run([harness.httpd_binary(), "-v"],
