@@ -89,11 +89,25 @@ TENANTS = {
     "addhandler": "AddHandler hsts-status .json\n",
     "rewrite": "RewriteEngine On\nRewriteRule ^ - [H=hsts-status]\n",
     "if": '<If "true">\n    SetHandler hsts-status\n</If>\n',
+    "files": '<Files "x.json">\n    SetHandler hsts-status\n</Files>\n',
 }
+
+
+# In the main server, so in every vhost, the tenants' too.
+GLOBAL = """
+<Location "/global-denied">
+    SetHandler hsts-status
+    Require all denied
+</Location>
+<Location "/global-open">
+    SetHandler hsts-status
+</Location>
+"""
 
 
 def make_conf(h, extended="On"):
     conf = h.base_conf(modules=MODULES) + "ExtendedStatus %s\n" % extended
+    conf += GLOBAL
     conf += h.tls_vhost(admin_vhost(h), server_name=harness.DOMAIN,
                         aliases="admin.hsts.test")
     conf += h.tls_vhost('HSTSPolicy "%s"\nHSTSRollout start=%s step=%ds '
@@ -122,6 +136,10 @@ def httpd(server_factory):
     h.allowed += ALLOWED
     h.write("index.html", "x\n")
     h.write("admindir/index.html", "admin\n")
+    h.write("tenants/errdoc/.htaccess",
+            "ErrorDocument 404 /global-denied\n")
+    h.write("tenants/errdoc-open/.htaccess",
+            "ErrorDocument 404 /global-open\n")
     for name, htaccess in TENANTS.items():
         h.write("tenants/%s/.htaccess" % name, htaccess)
         h.write("tenants/%s/index.html" % name, "tenant\n")
@@ -369,6 +387,11 @@ def test_methods(httpd):
     assert res.status == 405
 
 
+def test_http2(httpd):
+    res, body = get(httpd, "/hsts-status", args=["--http2"])
+    assert res.status == 200 and len(json.loads(body)["vhosts"]) == 7
+
+
 def test_location_match_serves(httpd):
     res, body = get(httpd, "/panel/hsts.json")
     assert res.status == 200 and json.loads(body)["schema"] == 2
@@ -389,7 +412,7 @@ def test_require_enforced(httpd):
 def test_tenant_htaccess_refused(httpd, tenant):
     for path in ("/tenants/%s/" % tenant, "/tenants/%s/x.json" % tenant):
         res, body = get(httpd, path, host="tenant.hsts.test")
-        if tenant == "addhandler" and path.endswith("/"):
+        if tenant in ("addhandler", "files") and path.endswith("/"):
             # index.html is no .json: served as it is
             assert res.status == 200 and body == "tenant\n"
             continue
@@ -398,6 +421,19 @@ def test_tenant_htaccess_refused(httpd, tenant):
     log = httpd.read_log()
     assert re.search(r"\[hsts:error\].*hsts-status refused for "
                      r"/tenants/%s/" % tenant, log), log
+
+
+def test_tenant_error_document_meets_require(httpd):
+    """A tenant's ErrorDocument pointing at the admin's <Location> is an
+    internal redirect: the <Location>'s Require decides, as for any
+    client."""
+    res, body = get(httpd, "/tenants/errdoc/missing", host="tenant.hsts.test")
+    assert res.status == 404 and "vhosts" not in body, (res, body)
+    res, body = get(httpd, "/tenants/errdoc-open/missing",
+                    host="tenant.hsts.test")
+    # an open <Location> serves whoever reaches it, from any vhost it
+    # covers: Require is what protects it
+    assert res.status == 404 and '"vhosts"' in body
 
 
 def test_admin_directory_refused(httpd):

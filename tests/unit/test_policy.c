@@ -1,10 +1,11 @@
 /* Unit tests for the httpd-free logic (src/hsts_policy.c,
- * src/hsts_rollout.c, src/hsts_url.c).  Prints one line per failure and a
+ * src/hsts_rollout.c, src/hsts_url.c, src/hsts_json.c).  Prints one line per failure and a
  * closing "N passed, N failed" line. */
 
 #include <stdio.h>
 #include <string.h>
 
+#include "hsts_json.h"
 #include "hsts_policy.h"
 #include "hsts_rollout.h"
 #include "hsts_url.h"
@@ -99,6 +100,97 @@ static void rollout_rejects(const char *a1, const char *a2, const char *a3,
              "got rc=%d [%s]", a1 ? a1 : "", a2 ? a2 : "", a3 ? a3 : "",
              needle, rc, rc ? err : "");
     check(rc != 0 && strstr(err, needle) != NULL, what, NULL);
+}
+
+/* -- the JSON writer ---------------------------------------------------- */
+
+typedef struct {
+    char buf[512];
+    size_t len;
+    size_t fail_after;          /* a sink that fails past this: 0 never */
+} json_buf;
+
+static int json_sink(void *baton, const char *data, size_t len)
+{
+    json_buf *b = baton;
+
+    if (b->fail_after && b->len + len > b->fail_after) {
+        return -1;
+    }
+    if (b->len + len >= sizeof(b->buf)) {
+        return -1;
+    }
+    memcpy(b->buf + b->len, data, len);
+    b->len += len;
+    b->buf[b->len] = '\0';
+    return 0;
+}
+
+static void json_is(const json_buf *b, const char *want, const char *what)
+{
+    char detail[1200];
+
+    snprintf(detail, sizeof(detail), "want [%s], got [%s]", want, b->buf);
+    check(!strcmp(b->buf, want), what, detail);
+}
+
+static void test_json(void)
+{
+    hsts_json j;
+    json_buf b;
+
+    /* commas come by themselves, at every depth */
+    memset(&b, 0, sizeof(b));
+    hsts_json_init(&j, json_sink, &b);
+    hsts_json_object(&j);
+    hsts_json_kstr(&j, "a", "x");
+    hsts_json_kint(&j, "n", -12);
+    hsts_json_key(&j, "list");
+    hsts_json_array(&j);
+    hsts_json_int(&j, 1);
+    hsts_json_object(&j);
+    hsts_json_end(&j);
+    hsts_json_array(&j);
+    hsts_json_end(&j);
+    hsts_json_null(&j);
+    hsts_json_end(&j);
+    hsts_json_kbool(&j, "t", 1);
+    hsts_json_kbool(&j, "f", 0);
+    hsts_json_kstr(&j, "none", NULL);
+    hsts_json_key(&j, "empty");
+    hsts_json_object(&j);
+    hsts_json_end(&j);
+    hsts_json_end(&j);
+    hsts_json_newline(&j);
+    json_is(&b, "{\"a\":\"x\",\"n\":-12,\"list\":[1,{},[],null],\"t\":true,"
+            "\"f\":false,\"none\":null,\"empty\":{}}\n", "json nesting");
+
+    /* JSON lines: a second top-level value starts afresh */
+    hsts_json_object(&j);
+    hsts_json_kint(&j, "b", 2);
+    hsts_json_end(&j);
+    hsts_json_newline(&j);
+    check(!strcmp(b.buf + strlen(b.buf) - 8, "{\"b\":2}\n"), "json lines",
+          b.buf);
+
+    /* escaping: quotes, backslash, controls, DEL, bytes that are no
+     * UTF-8; valid UTF-8 as it is */
+    memset(&b, 0, sizeof(b));
+    hsts_json_init(&j, json_sink, &b);
+    hsts_json_str(&j, "q\"b\\c\n\t\x01\x7f \xe9t\xc3\xa9 \xf0\x9f\x94\x92");
+    json_is(&b, "\"q\\\"b\\\\c\\u000a\\u0009\\u0001\\u007f \\u00e9t\xc3\xa9 "
+            "\xf0\x9f\x94\x92\"", "json escaping");
+
+    /* a failing sink: nothing more is written, and it is said */
+    memset(&b, 0, sizeof(b));
+    b.fail_after = 5;
+    hsts_json_init(&j, json_sink, &b);
+    hsts_json_object(&j);
+    hsts_json_kstr(&j, "long", "value");
+    hsts_json_kint(&j, "n", 1);
+    hsts_json_end(&j);
+    check(j.failed == 1, "json failed sink flagged", NULL);
+    json_is(&b, "{\"", "json stops after a failed write");
 }
 
 static void test_rollout(void)
@@ -570,6 +662,7 @@ int main(void)
     never_exempt("[::1]", 0);
     never_exempt("", 0);
 
+    test_json();
     test_rollout();
     test_limits();
     test_redirect();
