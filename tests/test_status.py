@@ -81,6 +81,9 @@ TENANT_VHOST = """
     <Directory "{root}/tenants">
         AllowOverride FileInfo
     </Directory>
+    <Location "/tenants/underloc">
+        SetHandler default-handler
+    </Location>
 """
 
 # A tenant's .htaccess: every way FileInfo lets it name a handler.
@@ -90,6 +93,9 @@ TENANTS = {
     "rewrite": "RewriteEngine On\nRewriteRule ^ - [H=hsts-status]\n",
     "if": '<If "true">\n    SetHandler hsts-status\n</If>\n',
     "files": '<Files "x.json">\n    SetHandler hsts-status\n</Files>\n',
+    # under an admin's <Location> that says another SetHandler: the
+    # handler in force comes from the server config, but not this one
+    "underloc": "RewriteEngine On\nRewriteRule ^ - [H=hsts-status]\n",
 }
 
 
@@ -532,3 +538,28 @@ def test_every_field_documented(httpd):
     missing = sorted(seen - documented)
     assert not missing, "fields missing from the README's schema: %s" \
         % missing
+
+
+# -- every finding, not only those the log names ----------------------------
+
+def test_all_findings_kept_while_the_log_names_five(server_factory):
+    h = server_factory("status-many")
+    h.allowed += [r"HSTSPreloadCheck: hint: "]
+    h.write("index.html", "x\n")
+    conf = h.base_conf(modules=MODULES) + GLOBAL.replace(
+        "/global-open", "/hsts-status")
+    names = ["p%02d.hsts.test" % i for i in range(12)]
+    for name in names:
+        conf += h.tls_vhost('HSTSPolicy "%s"' % PRELOAD, server_name=name,
+                            aliases="nothing.invalid")
+    h.configure(conf)
+    h.start()
+    doc = json.loads(get(h, "/hsts-status", host=names[0])[1])
+    hinted = sorted(v["server_name"] for v in doc["vhosts"]
+                    if [f["kind"] for f in v["findings"]]
+                    == ["preload-no-twin"])
+    assert hinted == names
+    assert doc["summary"]["findings"]["hint"] == 12
+    log = h.read_log()
+    assert log.count("no plain-HTTP vhost with this ServerName") == 5, log
+    assert "7 more like the above (preload-no-twin)" in log, log
