@@ -37,6 +37,7 @@
 #include "http_protocol.h"
 #include "http_request.h"
 #include "util_filter.h"
+#include "apr_lib.h"
 #include "apr_optional.h"
 #include "mod_status.h"
 
@@ -361,12 +362,64 @@ static int hsts_status_hook(request_rec *r, int flags)
     return OK;
 }
 
+/* Every request runs through the handler hooks until one serves it, so
+ * ours is added only to a configuration that names hsts-status somewhere
+ * (SetHandler, AddHandler, a rewrite...), from pre_config, before httpd
+ * sorts the hooks for the last time (as hsts_need does).  Without it, a
+ * tenant's SetHandler hsts-status reaches no handler of ours at all. */
+static int hsts_status_hooked;
+
+static int hsts_status_word_char(char c)
+{
+    return apr_isalnum(c) || c == '-' || c == '_' || c == '.' || c == '/';
+}
+
+/* hsts-status as a word of its own: not a part of a path or a name */
+static int hsts_status_in(const char *args)
+{
+    const char *at;
+    apr_size_t len = sizeof(HSTS_STATUS_HANDLER) - 1;
+
+    for (at = args; (at = ap_strcasestr(at, HSTS_STATUS_HANDLER)); at++) {
+        if ((at == args || !hsts_status_word_char(at[-1]))
+            && !hsts_status_word_char(at[len])) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+static int hsts_status_named(const ap_directive_t *d)
+{
+    for (; d; d = d->next) {
+        if ((d->args && hsts_status_in(d->args))
+            || (d->first_child && hsts_status_named(d->first_child))) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+static int hsts_status_pre_config(apr_pool_t *pconf, apr_pool_t *plog,
+                                  apr_pool_t *ptemp)
+{
+    (void)pconf;
+    (void)plog;
+    (void)ptemp;
+    if (!hsts_status_hooked && hsts_status_named(ap_conftree)) {
+        ap_hook_handler(hsts_status_handler, NULL, NULL, APR_HOOK_MIDDLE);
+        hsts_status_hooked = 1;
+    }
+    return OK;
+}
+
 void hsts_status_register_hooks(apr_pool_t *p)
 {
     (void)p;
+    hsts_status_hooked = 0;
+    ap_hook_pre_config(hsts_status_pre_config, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_post_config(hsts_status_post_config, NULL, NULL,
                         APR_HOOK_MIDDLE);
-    ap_hook_handler(hsts_status_handler, NULL, NULL, APR_HOOK_MIDDLE);
     APR_OPTIONAL_HOOK(ap, status_hook, hsts_status_hook, NULL, NULL,
                       APR_HOOK_MIDDLE);
 }

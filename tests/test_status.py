@@ -442,6 +442,22 @@ def test_tenant_error_document_meets_require(httpd):
     assert res.status == 404 and '"vhosts"' in body
 
 
+def test_tenant_without_any_status_in_the_config(server_factory):
+    """Where the server config names hsts-status nowhere, mod_hsts adds
+    no handler at all: a tenant's SetHandler hsts-status reaches none of
+    its code (httpd serves the file as it is)."""
+    h = server_factory("tenant-only")
+    h.write("tenants/t/.htaccess", "SetHandler hsts-status\n")
+    h.write("tenants/t/index.html", "tenant\n")
+    h.configure(h.base_conf(modules=MODULES) + h.tls_vhost(
+        TENANT_VHOST.format(root=h.docroot), server_name="tenant.hsts.test",
+        aliases="nothing.invalid"))
+    h.start()
+    res, body = get(h, "/tenants/t/index.html", host="tenant.hsts.test")
+    assert res.status == 200 and body == "tenant\n", (res, body)
+    assert "hsts-status refused" not in h.read_log()
+
+
 def test_admin_directory_refused(httpd):
     """Only a <Location> of the server config serves it: a <Directory>
     covers paths tenants may share."""
