@@ -16,7 +16,9 @@
 #                   (BENCH_CONFIG_SIZES), with and without mod_hsts
 #   make dist       dist/mod_hsts-VERSION.tar.gz from the tracked files
 #   make distcheck  unpack that tarball in a scratch directory, build it and
-#                   run its unit tests (DISTCHECK=test: the whole make test)
+#                   run its unit tests (DISTCHECK=test: the whole make test);
+#                   make dist in a copy without git gives the same files
+#   make distcheck-copy  that copy check, and make deb in the copy
 #   make deb        dist/libapache2-mod-hsts_VERSION-N_ARCH.deb, built from
 #                   the tarball in build/deb (scripts/deb-check.sh proves it)
 #   make matrix     the unit tests and the whole suite against each httpd
@@ -53,7 +55,8 @@ MODS_AVAILABLE = /etc/apache2/mods-available
 
 .PHONY: all install test unit pytest demo bench bench-config fuzz asan \
         stress valgrind matrix matrix-module clean deps-test deps-demo \
-        deps-bench deps-fuzz deps-deb deps-matrix dist distcheck deb
+        deps-bench deps-fuzz deps-deb deps-matrix dist distcheck deb \
+        distcheck-copy
 
 all: .libs/mod_hsts.so
 
@@ -102,6 +105,9 @@ DISTCHECK ?= unit
 
 distcheck:
 	@scripts/dist.sh check $(DISTCHECK)
+
+distcheck-copy:
+	@scripts/dist.sh check-copy deb
 
 # The package is built out of tree, from the tarball, as the orig tarball
 # of a 3.0 (quilt) source: the worktree is left as it was.

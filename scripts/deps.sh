@@ -8,7 +8,7 @@
 #   scripts/deps.sh bench   also valgrind, wrk and h2load
 #   scripts/deps.sh fuzz    clang and its libFuzzer/sanitizer runtime
 #   scripts/deps.sh deb     what `make deb` needs: debhelper, dh_apache2
-#                           (in apache2-dev), dpkg-dev
+#                           (in apache2-dev), dpkg-dev, and git in a clone
 #   scripts/deps.sh deb-check   also lintian, for scripts/deb-check.sh
 #   scripts/deps.sh matrix  the test suite's tools, and what building
 #                           upstream httpd releases from source needs
@@ -27,7 +27,10 @@ case "$what" in
           command -v npm >/dev/null 2>&1 || pkgs="$pkgs nodejs npm" ;;
     bench) pkgs="$pkgs valgrind wrk nghttp2-client procps" ;;
     fuzz) pkgs="build-essential clang libclang-rt-dev" ;;
-    deb) pkgs="$pkgs debhelper dpkg-dev" ;;
+    # git lists a clone's files for the tarball (a copy without .git
+    # packs what is there, less what .gitignore names)
+    deb) pkgs="$pkgs debhelper dpkg-dev"
+         [ ! -e "$(dirname "$0")/../.git" ] || pkgs="$pkgs git" ;;
     deb-check) pkgs="$pkgs debhelper dpkg-dev lintian" ;;
     # PCRE1 for releases before 2.4.53, PCRE2 for the others
     matrix) pkgs="$pkgs python3-pytest python3-h2 nghttp2-client chromium
