@@ -143,8 +143,15 @@ fuzz: deps-fuzz
 	    else echo "fuzz: no crash, no property violated"; fi; \
 	    rm -rf $$scratch; exit $$rc
 
+# The browser tests last: when npm could not fetch playwright-core they
+# fail, and the others have reported by then.  PYTEST_ARGS naming test
+# files replaces the list.
+PYTEST_FILES = $(filter-out test_browser.py,$(notdir \
+                   $(wildcard tests/test_*.py))) test_browser.py
+
 pytest: .libs/mod_hsts.so
-	cd tests && $(PYTHON) -m pytest -q -ra $(PYTEST_ARGS)
+	cd tests && $(PYTHON) -m pytest -q -ra $(PYTEST_ARGS) \
+	    $(if $(filter test_%,$(PYTEST_ARGS)),,$(PYTEST_FILES))
 
 test: deps-test
 	$(MAKE) all unit pytest

@@ -92,11 +92,25 @@ fi
 
 # The browser tests drive Debian's chromium with playwright-core from npm,
 # pinned in tests/browser/package-lock.json; it never downloads a browser.
-browser="$(dirname "$0")/../tests/browser"
+# When npm cannot fetch it (no route to the registry, a TLS-intercepting
+# proxy), the other tests still run: the browser tests then fail, quoting
+# npm's log.
+top=$(cd "$(dirname "$0")/.." && pwd)
+browser="$top/tests/browser"
+npm_log="$top/build/npm-ci.log"
 if { [ "$what" = test ] || [ "$what" = matrix ]; } \
         && [ ! -d "$browser/node_modules/playwright-core" ]; then
     echo "deps: npm ci in tests/browser (playwright-core)"
-    npm ci --prefix "$browser" --no-audit --no-fund
+    mkdir -p "$top/build"
+    if npm ci --prefix "$browser" --no-audit --no-fund > "$npm_log" 2>&1
+    then
+        rm -f "$npm_log"
+    else
+        echo "deps: npm ci failed in tests/browser; the browser tests" \
+             "will fail, the others run.  npm said (all of it in" \
+             "$npm_log):" >&2
+        grep -E "^npm (error|ERR!) [^ }]" "$npm_log" | head -n 8 >&2 || true
+    fi
 fi
 
 # dh_apache2 comes with apache2-dev on Debian 12; newer releases may ship it
