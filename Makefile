@@ -53,10 +53,17 @@ PURE = src/hsts_policy.c src/hsts_rollout.c src/hsts_url.c
 
 MODS_AVAILABLE = /etc/apache2/mods-available
 
+# Under sudo, root is for apt-get alone (scripts/deps.sh): make test, demo
+# and deb build and run as the user who called sudo when that user owns
+# the checkout, so that it holds no root-owned files afterwards.
+AS_USER := $(shell [ "$$(id -u)" = 0 ] && [ -n "$(SUDO_USER)" ] \
+             && [ "$$(stat -c %u $(CURDIR))" = "$(SUDO_UID)" ] \
+             && echo runuser -u $(SUDO_USER) --)
+
 .PHONY: all install test unit pytest demo bench bench-config fuzz asan \
         stress valgrind matrix matrix-module clean deps-test deps-demo \
         deps-bench deps-fuzz deps-deb deps-matrix dist distcheck deb \
-        distcheck-copy
+        deb-build distcheck-copy
 
 all: .libs/mod_hsts.so
 
@@ -114,6 +121,9 @@ distcheck-copy:
 DEB_DIR = build/deb
 
 deb: deps-deb
+	$(AS_USER) $(MAKE) deb-build
+
+deb-build:
 	@scripts/dist.sh
 	rm -rf $(DEB_DIR) && mkdir -p $(DEB_DIR)
 	cp $(DIST) $(DEB_DIR)/libapache2-mod-hsts_$(VERSION).orig.tar.gz
@@ -154,11 +164,11 @@ pytest: .libs/mod_hsts.so
 	    $(if $(filter test_%,$(PYTEST_ARGS)),,$(PYTEST_FILES))
 
 test: deps-test
-	$(MAKE) all unit pytest
+	$(AS_USER) $(MAKE) all unit pytest
 
 demo: deps-demo
-	$(MAKE) all
-	$(PYTHON) scripts/demo.py
+	$(AS_USER) $(MAKE) all
+	$(AS_USER) $(PYTHON) scripts/demo.py
 
 # The yardstick modules: mod_hsts_floor.c, and the variants that include it.
 bench/.libs/%.so: bench/%.c bench/mod_hsts_floor.c

@@ -60,7 +60,11 @@ apt_install() {
     local cmd="apt-get install -y --no-install-recommends $*"
     if [ "$(id -u)" -ne 0 ]; then
         echo "deps: run this, then try again:" >&2
-        echo "    sudo apt-get update && sudo $cmd" >&2
+        if command -v sudo >/dev/null 2>&1; then
+            echo "    sudo apt-get update && sudo $cmd" >&2
+        else
+            echo "    su -c 'apt-get update && $cmd'" >&2
+        fi
         exit 1
     fi
     echo "deps: installing $*"
@@ -95,16 +99,26 @@ fi
 # When npm cannot fetch it (no route to the registry, a TLS-intercepting
 # proxy), the other tests still run: the browser tests then fail, quoting
 # npm's log.
+# Under sudo, by the user who called it when that user owns the checkout,
+# as the Makefile does: no root-owned files in it.
 top=$(cd "$(dirname "$0")/.." && pwd)
+as_user=()
+if [ "$(id -u)" -eq 0 ] && [ -n "${SUDO_USER:-}" ] \
+        && [ "$(stat -c %u "$top")" = "${SUDO_UID:-}" ]; then
+    as_user=(runuser -u "$SUDO_USER" --)
+fi
 browser="$top/tests/browser"
 npm_log="$top/build/npm-ci.log"
 if { [ "$what" = test ] || [ "$what" = matrix ]; } \
         && [ ! -d "$browser/node_modules/playwright-core" ]; then
     echo "deps: npm ci in tests/browser (playwright-core)"
-    mkdir -p "$top/build"
-    if npm ci --prefix "$browser" --no-audit --no-fund > "$npm_log" 2>&1
+    "${as_user[@]}" mkdir -p "$top/build"
+    "${as_user[@]}" touch "$npm_log"
+    if "${as_user[@]}" npm ci --prefix "$browser" --no-audit --no-fund \
+            > "$npm_log" 2>&1
     then
         rm -f "$npm_log"
+        rmdir "$top/build" 2>/dev/null || true
     else
         echo "deps: npm ci failed in tests/browser; the browser tests" \
              "will fail, the others run.  npm said (all of it in" \
