@@ -266,8 +266,8 @@ check_copy() {
         (cd "$scratch/zip" && make deb)
         ls "$scratch/zip/dist/"libapache2-mod-hsts_"$version"-*.deb
     fi
-    echo "distcheck: in a copy without git, make dist${deb:+ and make deb}" \
-         "succeed, and the tarball holds git's files"
+    echo "distcheck: in a copy without git, ${deb:+make deb builds and }make" \
+         "dist packs git's files"
 }
 
 case "${1:-}" in
