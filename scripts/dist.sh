@@ -222,8 +222,11 @@ check_copy() {
     scratch=$(mktemp -d /tmp/hsts-copycheck.XXXXXX)
     chmod 755 "$scratch"
     trap 'rm -rf "$scratch"' EXIT
-    mkdir "$scratch/zip" "$scratch/bin"
-    git ls-files --cached -z | tar -cf - --null -T - | tar -xf - -C "$scratch/zip"
+    mkdir "$scratch/bin"
+    # git's files, as the tarball holds them, without its manifest
+    tar -xzf "$tarball" -C "$scratch"
+    mv "$scratch/$name" "$scratch/zip"
+    rm "$scratch/zip/$manifest"
     if ! (cd "$scratch/zip" && make all unit \
           && /usr/bin/python3 -m compileall -q tests scripts bench) \
             > "$scratch/build.log" 2>&1; then
