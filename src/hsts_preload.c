@@ -543,21 +543,50 @@ static const char *hsts_full_url(hsts_request *rq, const char *target)
                         target);
 }
 
-/* mod_rewrite's substitution for the request, or NULL where it uses
- * what the configuration cannot know. */
+/* A server variable as mod_rewrite gives it for the checker's request,
+ * or NULL for one that depends on more than the configuration says. */
+static const char *hsts_rw_var(hsts_request *rq, const char *name,
+                               apr_size_t len)
+{
+    const core_dir_config *cd = ap_get_core_module_config(
+        rq->s->lookup_defaults);
+
+#define HSTS_VAR_IS(v) (len == sizeof(v) - 1 && !strncmp(name, v, len))
+    if (HSTS_VAR_IS("HTTP_HOST")) {
+        return rq->host;
+    }
+    if (HSTS_VAR_IS("SERVER_NAME")) {
+        return cd->use_canonical_name == USE_CANONICAL_NAME_ON
+               ? rq->s->server_hostname : rq->host;
+    }
+    if (HSTS_VAR_IS("SERVER_PORT")) {
+        return apr_itoa(rq->ck->p, rq->port);
+    }
+    if (HSTS_VAR_IS("HTTPS")) {
+        return rq->tls ? "on" : "off";
+    }
+    if (HSTS_VAR_IS("REQUEST_SCHEME")) {
+        return rq->tls ? "https" : "http";
+    }
+    if (HSTS_VAR_IS("REQUEST_URI")) {
+        return rq->path;
+    }
+#undef HSTS_VAR_IS
+    return NULL;
+}
+
+/* mod_rewrite's expansion of a substitution or test string for the
+ * request ($N from the rule's match), or NULL where it uses what the
+ * configuration cannot know. */
 static const char *hsts_rewrite_subst(hsts_request *rq, const char *subst,
                                       const ap_regmatch_t *m, int nm)
 {
     apr_pool_t *p = rq->ck->p;
-    const core_dir_config *cd = ap_get_core_module_config(
-        rq->s->lookup_defaults);
-    const char *server_name = cd->use_canonical_name == USE_CANONICAL_NAME_ON
-                              ? rq->s->server_hostname : rq->host;
     const char *c = subst;
     char *out = "";
 
     while (*c) {
-        const char *next = strpbrk(c, "$%\\");
+        const char *next = strpbrk(c, "$%\\"), *end, *v;
 
         if (!next) {
             out = apr_pstrcat(p, out, c, NULL);
@@ -579,22 +608,16 @@ static const char *hsts_rewrite_subst(hsts_request *rq, const char *subst,
             }
             c += 2;
         }
-        else if (!strncmp(c, "%{HTTP_HOST}", 12)) {
-            out = apr_pstrcat(p, out, rq->host, NULL);
-            c += 12;
+        else if (*c == '%' && c[1] == '{') {
+            if (!(end = strchr(c, '}'))
+                || !(v = hsts_rw_var(rq, c + 2, (apr_size_t)(end - c - 2)))) {
+                return NULL;
+            }
+            out = apr_pstrcat(p, out, v, NULL);
+            c = end + 1;
         }
-        else if (!strncmp(c, "%{SERVER_NAME}", 14)) {
-            out = apr_pstrcat(p, out, server_name, NULL);
-            c += 14;
-        }
-        else if (!strncmp(c, "%{REQUEST_URI}", 14)) {
-            out = apr_pstrcat(p, out, rq->path, NULL);
-            c += 14;
-        }
-        else if (*c == '%' && (c[1] == '{' || apr_isdigit(c[1]))) {
-            return NULL;
-        }
-        else if (*c == '$' && c[1] == '{') {
+        else if ((*c == '%' && apr_isdigit(c[1]))
+                 || (*c == '$' && c[1] == '{')) {
             return NULL;
         }
         else {
@@ -603,6 +626,99 @@ static const char *hsts_rewrite_subst(hsts_request *rq, const char *subst,
         }
     }
     return out;
+}
+
+/* A RewriteCond's [NC] and [OR] flags. */
+static void hsts_cond_flags(apr_pool_t *p, const ap_directive_t *d,
+                            int *nocase, int *ornext)
+{
+    char **a, *tok, *state;
+    int n;
+
+    a = hsts_args(p, d->args, &n);
+    *nocase = *ornext = 0;
+    if (n < 3 || a[2][0] != '[') {
+        return;
+    }
+    for (tok = apr_strtok(a[2] + 1, ",]", &state); tok;
+         tok = apr_strtok(NULL, ",]", &state)) {
+        if (!ap_cstr_casecmp(tok, "NC") || !ap_cstr_casecmp(tok, "nocase")) {
+            *nocase = 1;
+        }
+        else if (!ap_cstr_casecmp(tok, "OR")
+                 || !ap_cstr_casecmp(tok, "ornext")) {
+            *ornext = 1;
+        }
+    }
+}
+
+/* One RewriteCond for the request: 1 true, 0 false, -1 when it asks
+ * what the configuration cannot know. */
+static int hsts_rewrite_cond(hsts_request *rq, const ap_directive_t *d,
+                             const ap_regmatch_t *m, int nm)
+{
+    apr_pool_t *p = rq->ck->p;
+    const char *test, *pat;
+    char **a;
+    int n, neg, nocase, ornext, r;
+
+    a = hsts_args(p, d->args, &n);
+    if (n < 2 || !(test = hsts_rewrite_subst(rq, a[0], m, nm))) {
+        return -1;
+    }
+    hsts_cond_flags(p, d, &nocase, &ornext);
+    pat = a[1];
+    neg = *pat == '!';
+    pat += neg;
+    if (*pat == '=') {
+        r = nocase ? !ap_cstr_casecmp(test, pat + 1) : !strcmp(test, pat + 1);
+    }
+    else if (*pat == '<' || *pat == '>' || *pat == '-') {
+        return -1;
+    }
+    else {
+        ap_regex_t re;
+
+        if (ap_regcomp(&re, pat, AP_REG_EXTENDED
+                       | (nocase ? AP_REG_ICASE : 0))) {
+            return -1;
+        }
+        r = !ap_regexec(&re, test, 0, NULL, 0);
+        ap_regfree(&re);
+    }
+    return r != neg;
+}
+
+/* The conditions of a rule, combined as mod_rewrite does (an [OR]
+ * condition that holds skips the rest of its group): 1, 0 or -1. */
+static int hsts_rewrite_conds(hsts_request *rq,
+                              const apr_array_header_t *conds,
+                              const ap_regmatch_t *m, int nm)
+{
+    int i, nocase, ornext, r;
+
+    for (i = 0; i < conds->nelts; i++) {
+        const ap_directive_t *d = APR_ARRAY_IDX(conds, i, ap_directive_t *);
+
+        if ((r = hsts_rewrite_cond(rq, d, m, nm)) < 0) {
+            return -1;
+        }
+        hsts_cond_flags(rq->ck->p, d, &nocase, &ornext);
+        if (ornext) {
+            if (!r) {
+                continue;
+            }
+            while (ornext && ++i < conds->nelts) {
+                hsts_cond_flags(rq->ck->p, APR_ARRAY_IDX(conds, i,
+                                                         ap_directive_t *),
+                                &nocase, &ornext);
+            }
+        }
+        else if (!r) {
+            return 0;
+        }
+    }
+    return 1;
 }
 
 typedef struct {
@@ -680,7 +796,9 @@ static int hsts_eval_rewrite(hsts_request *rq)
     apr_array_header_t *mine = hsts_directives(rq->ck, rq->s, names);
     apr_array_header_t *rules = apr_array_make(p, 4,
                                                sizeof(ap_directive_t *));
-    int on = -1, inherit = 0, i, cond = 0;
+    apr_array_header_t *conds = apr_array_make(p, 2,
+                                               sizeof(ap_directive_t *));
+    int on = -1, inherit = 0, i, ok;
 
     for (i = 0; i < mine->nelts; i++) {
         const ap_directive_t *d = APR_ARRAY_IDX(mine, i, ap_directive_t *);
@@ -731,7 +849,7 @@ static int hsts_eval_rewrite(hsts_request *rq)
         int n, neg, matched;
 
         if (!ap_cstr_casecmp(d->directive, "RewriteCond")) {
-            cond = 1;
+            APR_ARRAY_PUSH(conds, const ap_directive_t *) = d;
             continue;
         }
         if (ap_cstr_casecmp(d->directive, "RewriteRule")) {
@@ -753,14 +871,20 @@ static int hsts_eval_rewrite(hsts_request *rq)
         }
         matched = (ap_regexec(&re, rq->path, 10, m, 0) == 0) != neg;
         ap_regfree(&re);
-        if (!matched) {
-            cond = 0;
+        ok = matched ? hsts_rewrite_conds(rq, conds, m, neg ? 0 : 10) : 0;
+        apr_array_clear(conds);
+        if (ok < 0) {
+            return hsts_unknown(rq, apr_psprintf(p, "%s has a RewriteCond "
+                                                 "that depends on more than "
+                                                 "the configuration says",
+                                                 hsts_at(p, d)));
+        }
+        if (!ok) {
             continue;
         }
-        if (cond || f.chain) {
-            return hsts_unknown(rq, apr_psprintf(p, "%s has conditions "
-                                                 "(RewriteCond, C, S or N) "
-                                                 "decided per request",
+        if (f.chain) {
+            return hsts_unknown(rq, apr_psprintf(p, "%s chains or skips "
+                                                 "rules (C, S or N)",
                                                  hsts_at(p, d)));
         }
         if (f.forbidden || f.gone
@@ -779,8 +903,7 @@ static int hsts_eval_rewrite(hsts_request *rq)
                                                  "follows is not evaluated",
                                                  hsts_at(p, d), rq->path));
         }
-        if (!(url = hsts_rewrite_subst(rq, subst, neg ? NULL : m,
-                                       neg ? 0 : 10))) {
+        if (!(url = hsts_rewrite_subst(rq, subst, m, neg ? 0 : 10))) {
             return hsts_unknown(rq, apr_psprintf(p, "%s redirects to %s, "
                                                  "which depends on the "
                                                  "request", hsts_at(p, d),
