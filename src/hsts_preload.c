@@ -104,7 +104,8 @@ typedef struct {
 
 typedef struct {
     server_rec *dflt;
-    int by_name;                    /* a name chain: Host decides */
+    int by_name;                    /* a name chain: Host decides, else
+                                     * dflt answers every Host */
     int count;
     apr_hash_t *names;              /* lower-case name -> hsts_named */
     apr_hash_t *star_suffixes;      /* ".d.example" of "*.d.example" */
@@ -270,10 +271,11 @@ static void hsts_port_chain(apr_pool_t *p, hsts_port *hp, apr_hash_t *seen,
     b.p = p;
     b.ch = hsts_chain_make(p);
     b.ch->dflt = c.base_server;
+    /* without a name chain (one vhost on the address, or none) the
+     * address' server answers every Host: its names only say whether it
+     * is where the client's DNS is likely to point */
     b.ch->by_name = c.vhost_lookup_data != NULL;
-    if (b.ch->by_name) {
-        ap_vhost_iterate_given_conn(&c, hsts_chain_visit, &b);
-    }
+    ap_vhost_iterate_given_conn(&c, hsts_chain_visit, &b);
     APR_ARRAY_PUSH(hp->chains, hsts_chain *) = b.ch;
 }
 
@@ -347,11 +349,10 @@ static apr_array_header_t *hsts_answerers(hsts_check *ck, apr_port_t port,
 
     for (i = 0; i < hp->chains->nelts; i++) {
         const hsts_chain *ch = APR_ARRAY_IDX(hp->chains, i, hsts_chain *);
-        server_rec *s = ch->by_name ? hsts_chain_named(ck->p, ch, host)
-                                    : NULL;
+        server_rec *s = hsts_chain_named(ck->p, ch, host);
         apr_array_header_t *into = s ? by_name : dflt;
 
-        s = s ? s : ch->dflt;
+        s = s && ch->by_name ? s : ch->dflt;
         for (j = 0; j < into->nelts; j++) {
             if (APR_ARRAY_IDX(into, j, server_rec *) == s) {
                 break;
@@ -1318,10 +1319,12 @@ static const char *hsts_server_label(apr_pool_t *p, const server_rec *s)
 static void hsts_finding(hsts_check *ck, server_rec *s, const hsts_rule *rule,
                          const char *kind, int level, const char *text)
 {
+    /* DUMP_HSTS has the code in a field of its own */
     if (hsts_tell(ck, kind, level)) {
         hsts_say(ck, s, kind, level, hsts_finding_where(ck, s, rule),
-                 apr_psprintf(ck->p, "%s [hstspreload: %s]", text,
-                              hsts_preload_code(kind)));
+                 ck->out ? text : apr_psprintf(ck->p, "%s [hstspreload: %s]",
+                                               text,
+                                               hsts_preload_code(kind)));
     }
 }
 
