@@ -71,6 +71,7 @@ static const struct {
     { "preload-redirect-insecure", "redirects.insecure.subsequent" },
     { "preload-too-many-redirects", "redirects.too_many" },
     { "preload-www-no-tls", "domain.www.no_tls" },
+    { "preload-www-unverified", "domain.www.no_tls" },
     { NULL, NULL }
 };
 
@@ -1533,10 +1534,65 @@ static void hsts_check_first(hsts_check *ck, server_rec *s,
     hsts_follow(ck, s, rule, domain, &ans);
 }
 
+/* www.D: the checker connects to www.D:443 and, when that connects,
+ * needs TLS with a valid certificate there.  Asked only where a plain
+ * vhost here names www.D (so its DNS likely points here); whether a
+ * certificate covers it is the certificate checks' business. */
+static void hsts_check_www(hsts_check *ck, server_rec *s,
+                           const hsts_rule *rule, const char *domain)
+{
+    const char *www = apr_pstrcat(ck->p, "www.", domain, NULL);
+    server_rec *plain = hsts_chain_named(ck->p, ck->preload->plain, www);
+    apr_array_header_t *who;
+    server_rec *t;
+    int named;
+
+    if (!plain) {
+        return;
+    }
+    if (!hsts_port_get(ck, 443)->listens) {
+        if (!hsts_chain_named(ck->p, ck->preload->tls, www)) {
+            hsts_finding(ck, s, rule, "preload-www-unverified", HSTS_HINT,
+                         apr_psprintf(ck->p, "%s is served here over plain "
+                                      "HTTP (%s), no TLS vhost names it, "
+                                      "and this server does not listen on "
+                                      "port 443: not verified: that %s:443 "
+                                      "answers TLS with a valid "
+                                      "certificate, as the checker needs",
+                                      www, hsts_server_label(ck->p, plain),
+                                      www));
+        }
+        return;
+    }
+    who = hsts_answerers(ck, 443, www, &named);
+    t = APR_ARRAY_IDX(who, 0, server_rec *);
+    if (who->nelts == 1 && !hsts_is_tls(ck, t)) {
+        hsts_finding(ck, s, rule, "preload-www-no-tls", HSTS_PROBLEM,
+                     apr_psprintf(ck->p, "%s is served here over plain HTTP "
+                                  "(%s), and on port 443 %s answers it "
+                                  "without TLS: the checker connects to "
+                                  "%s:443 and needs TLS with a valid "
+                                  "certificate there", www,
+                                  hsts_server_label(ck->p, plain),
+                                  hsts_server_label(ck->p, t), www));
+    }
+    else if (!named) {
+        hsts_finding(ck, s, rule, "preload-www-unverified", HSTS_HINT,
+                     apr_psprintf(ck->p, "%s is served here over plain HTTP "
+                                  "(%s) but no TLS vhost names it: on port "
+                                  "443 %s answers it with its own "
+                                  "certificate; not verified: that this "
+                                  "certificate covers %s, as the checker "
+                                  "needs", www,
+                                  hsts_server_label(ck->p, plain),
+                                  hsts_server_label(ck->p, t), www));
+    }
+}
+
 void hsts_preload_check(hsts_check *ck, server_rec *s, const hsts_rule *rule)
 {
     hsts_finding_t findings[HSTS_FINDINGS_MAX];
-    const char *domain = s->server_hostname, *www;
+    const char *domain = s->server_hostname;
     apr_array_header_t *who;
     int n, i, named, header_ok = 1;
 
@@ -1569,17 +1625,5 @@ void hsts_preload_check(hsts_check *ck, server_rec *s, const hsts_rule *rule)
                              APR_ARRAY_IDX(who, i, server_rec *), header_ok);
         }
     }
-    www = apr_pstrcat(ck->p, "www.", domain, NULL);
-    if (hsts_chain_named(ck->p, ck->preload->plain, www)
-        && !hsts_chain_named(ck->p, ck->preload->tls, www)) {
-        hsts_finding(ck, s, rule, "preload-www-no-tls", HSTS_PROBLEM,
-                     apr_psprintf(ck->p, "%s is served here over plain HTTP "
-                                  "(%s) but no TLS vhost names it: the "
-                                  "checker connects to %s:443 and needs "
-                                  "TLS with a valid certificate there; add "
-                                  "it to a TLS vhost", www,
-                                  hsts_server_label(ck->p,
-                                  hsts_chain_named(ck->p, ck->preload->plain,
-                                                   www)), www));
-    }
+    hsts_check_www(ck, s, rule, domain);
 }

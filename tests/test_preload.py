@@ -366,15 +366,33 @@ def test_redirect_from_main_server_config(h):
 
 # -- www -------------------------------------------------------------------------
 
-def test_www_without_tls(h):
+def test_www(h):
+    # a plain vhost here names www: on 443 the default TLS vhost answers
+    # it with its certificate (the certificate checks' business)
     msg = assert_one(h, site(h, tls_aliases="shop.hsts.test"),
-                     "domain.www.no_tls",
+                     "domain.www.no_tls", "hint",
                      needle="www.hsts.test is served here over plain HTTP")
-    assert "no TLS vhost names it" in msg, msg
+    assert "no TLS vhost names it" in msg and "that this certificate " \
+        "covers www.hsts.test" in msg, msg
     assert_quiet(h, site(h, tls_aliases="www.hsts.test"))
     # not served here at all: nothing to say
     assert_quiet(h, site(h, tls_aliases="shop.hsts.test",
                          plain_aliases="shop.hsts.test"))
+
+
+def test_www_on_443_without_tls(h):
+    """On port 443 a vhost without TLS answers www: the checker's TLS
+    connection fails."""
+    more = """
+<VirtualHost 127.0.0.2:443>
+    ServerName www.hsts.test
+    DocumentRoot "%s"
+</VirtualHost>
+""" % h.docroot
+    assert_one(h, site(h, tls_aliases="shop.hsts.test",
+                       extra="Listen 127.0.0.2:443 http\n", more=more),
+               "domain.www.no_tls", needle="and on port 443 vhost "
+               "www.hsts.test (%s:" % h.conf_path)
 
 
 # -- strict ----------------------------------------------------------------------
