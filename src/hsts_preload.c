@@ -104,9 +104,7 @@ typedef struct {
 } hsts_pattern;
 
 typedef struct {
-    server_rec *dflt;
-    int by_name;                    /* a name chain: Host decides, else
-                                     * dflt answers every Host */
+    server_rec *dflt;               /* answers a Host no name matches */
     int count;
     apr_hash_t *names;              /* lower-case name -> hsts_named */
     apr_hash_t *star_suffixes;      /* ".d.example" of "*.d.example" */
@@ -273,9 +271,9 @@ static void hsts_port_chain(apr_pool_t *p, hsts_port *hp, apr_hash_t *seen,
     b.ch = hsts_chain_make(p);
     b.ch->dflt = c.base_server;
     /* without a name chain (one vhost on the address, or none) the
-     * address' server answers every Host: its names only say whether it
-     * is where the client's DNS is likely to point */
-    b.ch->by_name = c.vhost_lookup_data != NULL;
+     * address' server answers every Host: it is then the chain's only
+     * server, and its names only say whether the client's DNS is likely
+     * to point there */
     ap_vhost_iterate_given_conn(&c, hsts_chain_visit, &b);
     APR_ARRAY_PUSH(hp->chains, hsts_chain *) = b.ch;
 }
@@ -353,7 +351,7 @@ static apr_array_header_t *hsts_answerers(hsts_check *ck, apr_port_t port,
         server_rec *s = hsts_chain_named(ck->p, ch, host);
         apr_array_header_t *into = s ? by_name : dflt;
 
-        s = s && ch->by_name ? s : ch->dflt;
+        s = s ? s : ch->dflt;
         for (j = 0; j < into->nelts; j++) {
             if (APR_ARRAY_IDX(into, j, server_rec *) == s) {
                 break;

@@ -330,8 +330,12 @@ def plain80(h, name, aliases, body):
      ("HSTS.Test", "x2.invalid", "HSTSRedirect on"), None),
     (("first.test", "x.invalid", "HSTSRedirect on"),
      ("other.test", "hst?.test", ""), "redirects.http.no_redirect"),
-    # the first vhost to name it wins
+    # the first vhost to name it wins, by any kind of name
     (("first.test", "hsts.test", "HSTSRedirect on"),
+     ("hsts.test", "x2.invalid", ""), None),
+    (("first.test", "*.test", "HSTSRedirect on"),
+     ("hsts.test", "x2.invalid", ""), None),
+    (("first.test", "h*.test", "HSTSRedirect on"),
      ("hsts.test", "x2.invalid", ""), None),
     # no vhost names it: the address' first vhost answers, and its
     # HSTSRedirect sends a Host it does not know to its own ServerName
