@@ -129,6 +129,8 @@ struct hsts_preload_index {
     hsts_chain *plain;              /* every server without TLS */
     hsts_chain *tls;                /* every server with TLS */
     apr_hash_t *trees;              /* hsts_tree_key -> ap_directive_t */
+    /* the main server's directives, read once: every vhost asks */
+    apr_array_header_t *main_rewrite, *main_alias, *main_late;
 };
 
 static const char *hsts_lower(apr_pool_t *p, const char *name)
@@ -501,14 +503,33 @@ static void hsts_collect(apr_array_header_t *out, const ap_directive_t *d,
     }
 }
 
+static const char *const hsts_rewrite_names[] = {
+    "RewriteEngine", "RewriteRule", "RewriteCond", "RewriteOptions", NULL
+};
+static const char *const hsts_alias_names[] = {
+    "Redirect", "RedirectMatch", "RedirectPermanent", "RedirectTemp", NULL
+};
+
+/* The server-level directives of `s` called `names` (hsts_rewrite_names
+ * or hsts_alias_names); the main server's are read once. */
 static apr_array_header_t *hsts_directives(hsts_check *ck,
                                            const server_rec *s,
                                            const char *const *names)
 {
-    apr_array_header_t *out = apr_array_make(ck->p, 4,
-                                             sizeof(ap_directive_t *));
+    hsts_preload_index *ix = ck->preload;
+    apr_array_header_t **cached = names == hsts_rewrite_names
+                                  ? &ix->main_rewrite : &ix->main_alias;
+    apr_array_header_t *out;
 
+    if (!s->is_virtual && *cached) {
+        return *cached;
+    }
+    out = apr_array_make(s->is_virtual ? ck->p : ix->p, 4,
+                         sizeof(ap_directive_t *));
     hsts_collect(out, hsts_tree_of(ck, s), names);
+    if (!s->is_virtual) {
+        *cached = out;
+    }
     return out;
 }
 
@@ -789,9 +810,7 @@ static void hsts_rw_flags_parse(apr_pool_t *p, const char *text,
  * else): non-zero when they decide the answer. */
 static int hsts_eval_rewrite(hsts_request *rq)
 {
-    static const char *const names[] = { "RewriteEngine", "RewriteRule",
-                                         "RewriteCond", "RewriteOptions",
-                                         NULL };
+    const char *const *names = hsts_rewrite_names;
     apr_pool_t *p = rq->ck->p;
     apr_array_header_t *mine = hsts_directives(rq->ck, rq->s, names);
     apr_array_header_t *rules = apr_array_make(p, 4,
@@ -999,16 +1018,13 @@ static int hsts_eval_alias_list(hsts_request *rq,
 
 static int hsts_eval_alias(hsts_request *rq)
 {
-    static const char *const names[] = { "Redirect", "RedirectMatch",
-                                         "RedirectPermanent", "RedirectTemp",
-                                         NULL };
-
-    if (hsts_eval_alias_list(rq, hsts_directives(rq->ck, rq->s, names))) {
+    if (hsts_eval_alias_list(rq, hsts_directives(rq->ck, rq->s,
+                                                 hsts_alias_names))) {
         return 1;
     }
     return rq->s->is_virtual
            && hsts_eval_alias_list(rq, hsts_directives(rq->ck, rq->ck->main,
-                                                       names));
+                                                       hsts_alias_names));
 }
 
 /* Whether a <Location> or <Directory> section of the server applies to
@@ -1169,51 +1185,81 @@ static int hsts_tree_applies(hsts_request *rq, const ap_directive_t *d,
     return hsts_alias_matches(path, arg) >= 0;
 }
 
-/* A directive of the tree's sections that applies to the request and
- * may redirect, with where it is, or NULL. */
-static const char *hsts_tree_redirects(hsts_request *rq,
-                                       const ap_directive_t *top,
-                                       const char *root)
+static const char *const hsts_late_names[] = {
+    "Redirect", "RedirectMatch", "RedirectPermanent", "RedirectTemp",
+    "RewriteRule", "MDRequireHttps", NULL
+};
+
+static int hsts_is_late(const ap_directive_t *d)
 {
-    static const char *const names[] = { "Redirect", "RedirectMatch",
-                                         "RedirectPermanent", "RedirectTemp",
-                                         "RewriteRule", "MDRequireHttps",
-                                         NULL };
-    apr_pool_t *p = rq->ck->p;
-    const ap_directive_t *d, *c;
     int j;
 
-    for (d = top; d; d = d->next) {
-        if (!ap_cstr_casecmp(d->directive, "MDRequireHttps")
-            && ap_cstr_casecmp(d->args, "off")) {
-            return apr_psprintf(p, "%s (mod_md) redirects by its own rules",
-                                hsts_at(p, d));
+    for (j = 0; hsts_late_names[j]; j++) {
+        if (!ap_cstr_casecmp(d->directive, hsts_late_names[j])) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+/* The nodes of a tree that may redirect after HSTSRedirect: each
+ * MDRequireHttps, and each section (<Location>, <Directory>, ...) with a
+ * redirect of its own. */
+static void hsts_late_nodes(apr_array_header_t *out, const ap_directive_t *d)
+{
+    const ap_directive_t *c;
+
+    for (; d; d = d->next) {
+        if (!ap_cstr_casecmp(d->directive, "MDRequireHttps")) {
+            APR_ARRAY_PUSH(out, const ap_directive_t *) = d;
+            continue;
         }
         if (d->directive[0] != '<' || !d->first_child
             || !ap_cstr_casecmp(d->directive, "<VirtualHost")) {
             continue;
         }
         if (!hsts_is_section(d->directive)) {
-            const char *in = hsts_tree_redirects(rq, d->first_child, root);
+            hsts_late_nodes(out, d->first_child);
+            continue;
+        }
+        for (c = d->first_child; c && !hsts_is_late(c); c = c->next) {
+            continue;
+        }
+        if (c) {
+            APR_ARRAY_PUSH(out, const ap_directive_t *) = d;
+        }
+    }
+}
 
-            if (in) {
-                return in;
+/* Of those nodes, the first that applies to the request, said, or
+ * NULL. */
+static const char *hsts_tree_redirects(hsts_request *rq,
+                                       const apr_array_header_t *nodes,
+                                       const char *root)
+{
+    apr_pool_t *p = rq->ck->p;
+    const ap_directive_t *c;
+    int i;
+
+    for (i = 0; i < nodes->nelts; i++) {
+        const ap_directive_t *d = APR_ARRAY_IDX(nodes, i, ap_directive_t *);
+
+        if (d->directive[0] != '<') {
+            if (ap_cstr_casecmp(d->args, "off")) {
+                return apr_psprintf(p, "%s (mod_md) redirects by its own "
+                                    "rules", hsts_at(p, d));
             }
             continue;
         }
         if (!hsts_tree_applies(rq, d, root)) {
             continue;
         }
-        for (c = d->first_child; c; c = c->next) {
-            for (j = 0; names[j]; j++) {
-                if (!ap_cstr_casecmp(c->directive, names[j])) {
-                    return apr_psprintf(p, "%s in %s %s may redirect; this "
-                                        "check does not evaluate it",
-                                        hsts_at(p, c), d->directive,
-                                        d->args);
-                }
-            }
+        for (c = d->first_child; !hsts_is_late(c); c = c->next) {
+            continue;
         }
+        return apr_psprintf(p, "%s in %s %s may redirect; this check does "
+                            "not evaluate it", hsts_at(p, c), d->directive,
+                            d->args);
     }
     return NULL;
 }
@@ -1228,11 +1274,21 @@ static int hsts_eval_late(hsts_request *rq)
     const core_dir_config *cd;
     const apr_array_header_t *dirs = core->sec_dir;
     const char *root = core->ap_document_root, *why;
+    apr_array_header_t *nodes;
     int override, i;
 
-    why = hsts_tree_redirects(rq, hsts_tree_of(rq->ck, rq->s), root);
-    if (!why && rq->s->is_virtual) {
-        why = hsts_tree_redirects(rq, ap_conftree, root);
+    nodes = apr_array_make(p, 2, sizeof(ap_directive_t *));
+    if (rq->s->is_virtual) {
+        hsts_late_nodes(nodes, hsts_tree_of(rq->ck, rq->s));
+    }
+    why = hsts_tree_redirects(rq, nodes, root);
+    if (!rq->ck->preload->main_late) {
+        rq->ck->preload->main_late = apr_array_make(rq->ck->preload->p, 2,
+                                                    sizeof(ap_directive_t *));
+        hsts_late_nodes(rq->ck->preload->main_late, ap_conftree);
+    }
+    if (!why) {
+        why = hsts_tree_redirects(rq, rq->ck->preload->main_late, root);
     }
     if (why) {
         return hsts_unknown(rq, why);
