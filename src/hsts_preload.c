@@ -129,6 +129,7 @@ struct hsts_preload_index {
     hsts_chain *plain;              /* every server without TLS */
     hsts_chain *tls;                /* every server with TLS */
     apr_hash_t *trees;              /* hsts_tree_key -> ap_directive_t */
+    apr_pool_t *scratch;            /* one vhost's check, cleared after */
     /* the main server's directives, read once: every vhost asks */
     apr_array_header_t *main_rewrite, *main_alias, *main_late;
 };
@@ -1647,6 +1648,7 @@ void hsts_preload_check(hsts_check *ck, server_rec *s, const hsts_rule *rule)
 {
     hsts_finding_t findings[HSTS_FINDINGS_MAX];
     const char *domain = s->server_hostname;
+    apr_pool_t *saved;
     apr_array_header_t *who;
     int n, i, named, header_ok = 1;
 
@@ -1662,7 +1664,12 @@ void hsts_preload_check(hsts_check *ck, server_rec *s, const hsts_rule *rule)
     }
     if (!ck->preload) {
         hsts_index_make(ck);
+        apr_pool_create(&ck->preload->scratch, ck->pool);
     }
+    /* what one vhost's check needs is freed with it: at hosting scale the
+     * check's pool lives through all of them */
+    saved = ck->p;
+    ck->p = ck->preload->scratch;
     if (!hsts_port_get(ck, 80)->listens) {
         hsts_finding(ck, s, rule, "preload-no-port-80", HSTS_HINT,
                      apr_psprintf(ck->p, "this server does not listen on "
@@ -1680,4 +1687,6 @@ void hsts_preload_check(hsts_check *ck, server_rec *s, const hsts_rule *rule)
         }
     }
     hsts_check_www(ck, s, rule, domain);
+    apr_pool_clear(ck->p);
+    ck->p = saved;
 }
