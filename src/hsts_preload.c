@@ -296,7 +296,7 @@ static hsts_port *hsts_port_get(hsts_check *ck, apr_port_t port)
 {
     hsts_preload_index *ix = ck->preload;
     hsts_port *hp = apr_hash_get(ix->ports, &port, sizeof(port));
-    apr_hash_t *seen;
+    apr_hash_t *seen, *ips;
     const ap_listen_rec *lr;
     server_rec *s;
     char *ip;
@@ -310,6 +310,7 @@ static hsts_port *hsts_port_get(hsts_check *ck, apr_port_t port)
     apr_hash_set(ix->ports, apr_pmemdup(ix->p, &port, sizeof(port)),
                  sizeof(port), hp);
     seen = apr_hash_make(ix->p);
+    ips = apr_hash_make(ix->p);
     for (lr = ap_listeners; lr; lr = lr->next) {
         if (lr->bind_addr->port != port) {
             continue;
@@ -328,7 +329,10 @@ static hsts_port *hsts_port_get(hsts_check *ck, apr_port_t port)
                     && (!a->host_port || a->host_port == port)
                     && a->host_addr->family == lr->bind_addr->family) {
                     apr_sockaddr_ip_get(&ip, a->host_addr);
-                    hsts_port_chain(ix->p, hp, seen, ck->main, ip);
+                    if (!apr_hash_get(ips, ip, APR_HASH_KEY_STRING)) {
+                        apr_hash_set(ips, ip, APR_HASH_KEY_STRING, hp);
+                        hsts_port_chain(ix->p, hp, seen, ck->main, ip);
+                    }
                 }
             }
         }
@@ -368,10 +372,44 @@ static apr_array_header_t *hsts_answerers(hsts_check *ck, apr_port_t port,
     return *named ? by_name : dflt;
 }
 
+/* A container whose children apply as if written in place: <IfModule>,
+ * <IfDefine> and the like (httpd keeps only the true ones). */
+static int hsts_is_section(const char *name)
+{
+    static const char *const sections[] = {
+        "<VirtualHost", "<Directory", "<DirectoryMatch", "<Location",
+        "<LocationMatch", "<Files", "<FilesMatch", "<If", "<ElseIf",
+        "<Else", "<Proxy", "<ProxyMatch", "<Limit", "<LimitExcept",
+        "<MDomain", "<MDomainSet", "<Macro", NULL
+    };
+    int i;
+
+    for (i = 0; sections[i]; i++) {
+        if (!ap_cstr_casecmp(name, sections[i])) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+/* Where each <VirtualHost> of the tree starts (httpd splices a true
+ * <IfModule>, <IfDefine> and the like into their parent). */
+static void hsts_trees_add(hsts_preload_index *ix, const ap_directive_t *d)
+{
+    for (; d; d = d->next) {
+        if (!ap_cstr_casecmp(d->directive, "<VirtualHost")) {
+            hsts_tree_key *k = apr_pcalloc(ix->p, sizeof(*k));
+
+            k->file = d->filename;
+            k->line = (apr_size_t)d->line_num;
+            apr_hash_set(ix->trees, k, sizeof(*k), d->first_child);
+        }
+    }
+}
+
 static void hsts_index_make(hsts_check *ck)
 {
     hsts_preload_index *ix = apr_pcalloc(ck->pool, sizeof(*ix));
-    const ap_directive_t *d;
     server_rec *s;
 
     ix->p = ck->pool;
@@ -383,15 +421,7 @@ static void hsts_index_make(hsts_check *ck)
     for (s = ck->main; s; s = s->next) {
         hsts_chain_add(ix->p, hsts_is_tls(ck, s) ? ix->tls : ix->plain, s);
     }
-    for (d = ap_conftree; d; d = d->next) {
-        if (!ap_cstr_casecmp(d->directive, "<VirtualHost")) {
-            hsts_tree_key *k = apr_pcalloc(ix->p, sizeof(*k));
-
-            k->file = d->filename;
-            k->line = (apr_size_t)d->line_num;
-            apr_hash_set(ix->trees, k, sizeof(*k), d->first_child);
-        }
-    }
+    hsts_trees_add(ix, ap_conftree);
 }
 
 /* -- what one request gets ---------------------------------------------- */
@@ -460,26 +490,6 @@ static const ap_directive_t *hsts_tree_of(hsts_check *ck,
     key.file = s->defn_name;
     key.line = s->defn_line_number;
     return apr_hash_get(ck->preload->trees, &key, sizeof(key));
-}
-
-/* A container whose children apply as if written in place: <IfModule>,
- * <IfDefine> and the like (httpd keeps only the true ones). */
-static int hsts_is_section(const char *name)
-{
-    static const char *const sections[] = {
-        "<VirtualHost", "<Directory", "<DirectoryMatch", "<Location",
-        "<LocationMatch", "<Files", "<FilesMatch", "<If", "<ElseIf",
-        "<Else", "<Proxy", "<ProxyMatch", "<Limit", "<LimitExcept",
-        "<MDomain", "<MDomainSet", "<Macro", NULL
-    };
-    int i;
-
-    for (i = 0; sections[i]; i++) {
-        if (!ap_cstr_casecmp(name, sections[i])) {
-            return 1;
-        }
-    }
-    return 0;
 }
 
 /* The server-level directives called `name*` of a tree, in order. */

@@ -161,7 +161,7 @@ def test_off_is_quiet(h):
     assert tls_line(objs)["preload_ready"] is None, objs
 
 
-# -- what http://DOMAIN/ gets --------------------------------------------------
+# -- what http://DOMAIN/ gets -------------------------------------------------
 
 def test_no_redirect(h):
     msg = assert_one(h, site(h, ""), "redirects.http.no_redirect",
@@ -307,7 +307,7 @@ def test_no_port_80(h):
         and "[hstspreload: redirects.http.does_not_exist]" in msgs[0], out
 
 
-# -- which vhost answers http://DOMAIN/ ----------------------------------------
+# -- which vhost answers http://DOMAIN/ ---------------------------------------
 
 def plain80(h, name, aliases, body):
     return """
@@ -353,6 +353,14 @@ def test_vhost_that_answers(h, first, second, code):
         assert_quiet(h, text)
 
 
+def test_vhost_inside_ifmodule(h):
+    # Debian's default-ssl.conf style: the vhost inside <IfModule>
+    text = site(h, None, more="<IfModule ssl_module>\n%s</IfModule>\n"
+                % plain80(h, DOMAIN, "x.invalid",
+                          "Redirect / https://hsts.test/"))
+    assert_quiet(h, text)
+
+
 def test_main_server_answers(h):
     # no vhost on port 80: the main server answers
     assert_one(h, site(h, None), "redirects.http.no_redirect",
@@ -368,7 +376,7 @@ def test_redirect_from_main_server_config(h):
                "https://hsts.test/ -> https://hsts.test/")
 
 
-# -- www -------------------------------------------------------------------------
+# -- www ----------------------------------------------------------------------
 
 def test_www(h):
     # a plain vhost here names www: on 443 the default TLS vhost answers
@@ -399,7 +407,7 @@ def test_www_on_443_without_tls(h):
                "www.hsts.test (%s:" % h.conf_path)
 
 
-# -- strict ----------------------------------------------------------------------
+# -- strict -------------------------------------------------------------------
 
 def test_strict_refuses(h):
     text = conf(h, "max-age=300; preload", "HSTSRedirect on",
