@@ -48,6 +48,8 @@ typedef struct {
     apr_file_t *out;            /* DUMP_HSTS: findings go there, not to
                                  * the log */
     int written;                /* findings written on the current line */
+    int quiet;                  /* count, say nothing: hsts_report() */
+    int notices;                /* say where each roll-out stands */
 } hsts_check;
 
 #define HSTS_PROBLEM 0

@@ -11,11 +11,20 @@
 #   4. apt-get install ./dist/libapache2-mod-hsts_*.deb: the files where
 #      they belong, the module ABI dependency, the module enabled by the
 #      package's postinst; a2dismod hsts and a2enmod hsts work;
-#   5. start the system's httpd (/usr/sbin/apache2 with /etc/apache2 and
-#      Debian's envvars) plus a throwaway TLS vhost on a free loopback
-#      port with a throwaway self-signed certificate and an HSTSPolicy;
-#      one HTTPS request with curl must carry exactly that header; the
-#      error log names the packaged version once; stop it;
+#   5. start the system's httpd with Debian's own apachectl (as
+#      apache2.service does: `apachectl start`), /etc/apache2 and its
+#      envvars, plus a throwaway TLS vhost on a free loopback port with a
+#      throwaway self-signed certificate and an HSTSPolicy; one HTTPS
+#      request with curl must carry exactly that header; the error log
+#      (/var/log/apache2/error.log) names the packaged version once; stop
+#      it.  Then the startup findings, through the same apachectl: a
+#      preload policy with two problems is told once on apachectl start's
+#      terminal and once in the error log; `apachectl graceful` tells the
+#      log once more and the terminal nothing; a config that now fails
+#      `HSTSPreloadCheck strict` makes `apachectl graceful` fail with the
+#      reason while the server goes on serving; `apachectl stop` stops it
+#      all the same; `apachectl start` with it fails with the reason and
+#      leaves no process;
 #   6. apt-get remove: the module is disabled (mods-enabled/hsts.* gone)
 #      and removed; apt-get purge: none of the package's files is left,
 #      nor any state of it under /var/lib/apache2;
@@ -89,15 +98,20 @@ our_policy_rc=0
 added_pkgs=""
 httpd_conf="$scratch/check.conf"
 
-# The environment Debian's apache2ctl gives httpd, with its run, lock and
-# log directories moved to the scratch directory.
+# Debian's apachectl on the check's config: Debian's envvars with the run
+# and lock directories moved to the scratch directory; the error log is
+# the system's, /var/log/apache2/error.log.  APACHE_STARTED_BY_SYSTEMD
+# keeps apachectl from handing `start` to systemctl (the system's
+# apache2.service, ports 80 and 443) on a machine that runs systemd.
+ctl() {
+    APACHE_ENVVARS="$scratch/envvars" APACHE_ARGUMENTS="-f $httpd_conf" \
+        APACHE_STARTED_BY_SYSTEMD=true /usr/sbin/apachectl "$@"
+}
 httpd() {
     (
         set +u
-        . /etc/apache2/envvars
-        export APACHE_RUN_DIR="$scratch/run" APACHE_LOCK_DIR="$scratch/lock"
-        export APACHE_LOG_DIR="$scratch/log"
-        export APACHE_PID_FILE="$scratch/run/apache2.pid"
+        # shellcheck source=/dev/null
+        . "$scratch/envvars"
         /usr/sbin/apache2 -d /etc/apache2 -f "$httpd_conf" "$@"
     )
 }
@@ -114,7 +128,7 @@ stop_httpd() {
     local pid
     pid=$(httpd_pid)
     [ -n "$pid" ] || return 0
-    httpd -k stop >/dev/null 2>&1 || kill -TERM "$pid" 2>/dev/null || true
+    ctl stop >/dev/null 2>&1 || kill -TERM "$pid" 2>/dev/null || true
     for _ in $(seq 1 100); do
         kill -0 "$pid" 2>/dev/null || return 0
         sleep 0.2
@@ -233,7 +247,14 @@ say "installed: $(grep -c . "$scratch/files") paths; Depends: $depends;" \
 
 # -- 5. serve HTTPS through the system's httpd ------------------------------
 port=$(free_port)
-mkdir -p "$scratch/run" "$scratch/lock" "$scratch/log" "$scratch/htdocs"
+mkdir -p "$scratch/run" "$scratch/lock" "$scratch/htdocs"
+cat > "$scratch/envvars" <<EOF
+. /etc/apache2/envvars
+export APACHE_RUN_DIR="$scratch/run" APACHE_LOCK_DIR="$scratch/lock"
+export APACHE_PID_FILE="$scratch/run/apache2.pid"
+EOF
+log=/var/log/apache2/error.log
+log_size() { stat -c %s "$log" 2>/dev/null || echo 0; }
 echo "mod_hsts package check" > "$scratch/htdocs/index.html"
 chmod -R a+rX "$scratch/htdocs"
 openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj "/CN=$server_name" \
@@ -274,7 +295,9 @@ case "$(echo "$dump" | head -n 1)" in
     *) fail "apachectl -t -D DUMP_HSTS: no version $version in the main" \
             "server's line: $(echo "$dump" | head -n 1)" ;;
 esac
-httpd -k start
+log_from=$(log_size)
+ctl start > "$scratch/start.out" 2>&1 || fail "apachectl start:" \
+    "$(cat "$scratch/start.out")"
 for _ in $(seq 1 100); do
     if curl -s -o /dev/null --max-time 1 --cacert "$scratch/cert.pem" \
             --resolve "$server_name:$port:127.0.0.1" \
@@ -301,14 +324,102 @@ esac
     || fail "header value: $sts"
 stop_httpd
 [ -z "$(httpd_pid)" ] || fail "httpd still running"
-log="$scratch/log/error.log"
-loaded=$(grep -c "\[hsts:notice\].* mod_hsts $version loaded" "$log" || true)
+tail -c +$((log_from + 1)) "$log" > "$scratch/log.new"
+loaded=$(grep -c "\[hsts:notice\].* mod_hsts $version loaded" \
+         "$scratch/log.new" || true)
 [ "$loaded" = 1 ] || fail "'mod_hsts $version loaded' $loaded times in" \
-    "the error log:"$'\n'"$(cat "$log")"
-if grep -E '\[[a-z_0-9]+:(warn|error|crit|alert|emerg)\]' "$log"; then
+    "the error log:"$'\n'"$(cat "$scratch/log.new")"
+if grep -E '\[[a-z_0-9]+:(warn|error|crit|alert|emerg)\]' \
+        "$scratch/log.new"; then
     fail "warnings or errors in the error log (above)"
 fi
-say "error log: 'mod_hsts $version loaded' once, no warning"
+# httpd's own AH00558 (no global ServerName) may be there; nothing of ours
+if grep -i hsts "$scratch/start.out"; then
+    fail "apachectl start printed the above"
+fi
+say "apachectl start: nothing from mod_hsts on the terminal; $log:" \
+    "'mod_hsts $version loaded' once, no warning"
+
+# -- 5b. startup findings through apachectl ----------------------------------
+lines() { grep -cF -- "$1" "$2" || true; }     # lines of $2 holding $1
+new_log() { tail -c +$((log_from + 1)) "$log" > "$scratch/log.new"; }
+problems=("preload requires includeSubDomains"
+          "preload requires max-age of at least 31536000")
+refusal="HSTSPreloadCheck strict: 2 preload problem(s), refusing to start"
+with_check() {
+    sed -e 's/^    HSTSPolicy .*/    HSTSPolicy "max-age=300; preload"/' \
+        -e '/^HSTSPreloadCheck/d' "$scratch/good.conf" > "$scratch/c.tmp"
+    { echo "HSTSPreloadCheck $1"; cat "$scratch/c.tmp"; } > "$httpd_conf"
+}
+expect() {  # COUNT FILE WHAT: each problem COUNT times in FILE
+    local p n
+    for p in "${problems[@]}"; do
+        n=$(lines "$p" "$2")
+        [ "$n" = "$1" ] || fail "$3: '$p' $n times, not $1:"$'\n'"$(cat "$2")"
+    done
+}
+wait_generations() {  # until $log has $1 "resuming" lines since log_from
+    for _ in $(seq 1 100); do
+        new_log
+        [ "$(lines "resuming normal operations" "$scratch/log.new")" \
+            -ge "$1" ] && return 0
+        sleep 0.2
+    done
+    fail "no (re)start $1 in $log:"$'\n'"$(cat "$scratch/log.new")"
+}
+cp "$httpd_conf" "$scratch/good.conf"
+with_check warn
+log_from=$(log_size)
+ctl start > "$scratch/start.out" 2>&1 || fail "apachectl start (warn):" \
+    "$(cat "$scratch/start.out")"
+wait_generations 1
+expect 1 "$scratch/start.out" "apachectl start's terminal"
+expect 1 "$scratch/log.new" "$log after apachectl start"
+say "apachectl start: each preload problem once on the terminal, once in" \
+    "$log"
+ctl graceful > "$scratch/graceful.out" 2>&1 || fail "apachectl graceful:" \
+    "$(cat "$scratch/graceful.out")"
+wait_generations 2
+expect 0 "$scratch/graceful.out" "apachectl graceful's terminal"
+expect 2 "$scratch/log.new" "$log after apachectl graceful"
+say "apachectl graceful: nothing on the terminal, each problem once more" \
+    "in $log"
+pid=$(httpd_pid)
+with_check strict
+if ctl graceful > "$scratch/graceful.out" 2>&1; then
+    fail "apachectl graceful took a config that fails strict"
+fi
+[ "$(lines "$refusal" "$scratch/graceful.out")" -ge 1 ] \
+    || fail "apachectl graceful said no reason:" \
+            "$(cat "$scratch/graceful.out")"
+sleep 1
+[ "$(httpd_pid)" = "$pid" ] || fail "the running httpd did not survive"
+curl -sS -o /dev/null --max-time 20 --cacert "$scratch/cert.pem" \
+    --resolve "$server_name:$port:127.0.0.1" "https://$server_name:$port/" \
+    || fail "the running httpd no longer serves"
+say "apachectl graceful into a config failing strict: refused with the" \
+    "reason; the server (pid $pid) goes on serving"
+ctl stop > "$scratch/stop.out" 2>&1 || fail "apachectl stop refused:" \
+    "$(cat "$scratch/stop.out")"
+for _ in $(seq 1 100); do
+    [ -z "$(httpd_pid)" ] && break
+    sleep 0.2
+done
+[ -z "$(httpd_pid)" ] || fail "apachectl stop did not stop it"
+if ctl start > "$scratch/start.out" 2>&1; then
+    fail "apachectl start took a config that fails strict"
+fi
+expect 1 "$scratch/start.out" "apachectl start's terminal (strict)"
+[ "$(lines "$refusal" "$scratch/start.out")" = 1 ] \
+    || fail "apachectl start: no refusal: $(cat "$scratch/start.out")"
+sleep 1
+[ ! -e "$scratch/run/apache2.pid" ] || fail "a pid file was left"
+if pgrep -f -- "-f $httpd_conf" >/dev/null; then
+    fail "a process was left"
+fi
+say "apachectl stop with it: stopped; apachectl start with it: refused" \
+    "with each problem and the reason; no process, no pid file"
+cp "$scratch/good.conf" "$httpd_conf"
 
 # -- 6. remove, purge --------------------------------------------------------
 apt_get remove "$pkg" >/dev/null

@@ -327,6 +327,9 @@ int hsts_tell(hsts_check *ck, const char *kind, int level)
 void hsts_say(hsts_check *ck, const server_rec *s, const char *kind,
               int level, const char *where, const char *text)
 {
+    if (ck->quiet) {
+        return;
+    }
     if (ck->out) {
         apr_file_printf(ck->out, "%s{\"kind\":\"%s\",\"level\":\"%s\","
                         "\"code\":", ck->written++ ? "," : "", kind,
@@ -347,7 +350,7 @@ static void hsts_say_rest(hsts_check *ck)
 {
     int i;
 
-    for (i = 0; i < ck->kinds; i++) {
+    for (i = 0; !ck->quiet && i < ck->kinds; i++) {
         const hsts_tally *t = &ck->tallies[i];
 
         if (t->count > HSTS_LOG_FIRST) {
@@ -551,43 +554,161 @@ static void hsts_check_vhost(hsts_check *ck, server_rec *s)
     hsts_preload_check(ck, s, rule);
 }
 
-int hsts_check_config(apr_pool_t *pconf, apr_pool_t *plog,
-                      apr_pool_t *ptemp, server_rec *s)
+/* -- when and where the findings are told ------------------------------
+ *
+ * httpd reads its configuration twice when it starts.  The first reading
+ * still has the terminal (and systemd's journal) on stderr; the MPM then
+ * detaches in the second reading's pre_config, with stdio on /dev/null,
+ * and only after that reading's check_config opens the error log.  On a
+ * restart only the second kind of reading happens, in the running parent.
+ * So: the first reading tells the terminal, when the server will detach
+ * from it, and refuses there, before anything detaches or listens; every
+ * serving reading tells the error log, from post_config, once it is open.
+ * A process that only signals a running server (-k stop, -k graceful...)
+ * reads the configuration too: it must never refuse to stop one, and may
+ * refuse to restart one only with a configuration the restart would
+ * refuse anyway (its reason on stderr, the server left serving). */
+
+#define HSTS_TELL_NOTHING  0    /* -k stop, -k graceful-stop */
+#define HSTS_TELL_REFUSAL  1    /* only a refusal, with every finding */
+#define HSTS_TELL_ALL      2
+
+/* The -k argument on httpd's command line: "start" when there is none,
+ * NULL when the command line cannot be read.  httpd's MPM takes -k out of
+ * process->argv, so it is read from /proc, with the option letters that
+ * take a value (httpd's own, and the MPM's -k). */
+static const char *hsts_dash_k(apr_pool_t *p)
 {
-    const apr_array_header_t *sections;
-    hsts_check ck;
+    static const char with_value[] = "CcDdEefpk";
+    apr_file_t *f;
+    char buf[8192];
+    apr_size_t len = sizeof(buf) - 1;
+    const char *arg, *end;
+    int skip = 1;
+
+    if (apr_file_open(&f, "/proc/self/cmdline", APR_FOPEN_READ,
+                      APR_FPROT_OS_DEFAULT, p) != APR_SUCCESS) {
+        return NULL;
+    }
+    if (apr_file_read_full(f, buf, len, &len) != APR_SUCCESS
+        && len == 0) {
+        apr_file_close(f);
+        return NULL;
+    }
+    apr_file_close(f);
+    buf[len] = '\0';
+    end = buf + len;
+    for (arg = buf; arg < end; arg += strlen(arg) + 1) {
+        const char *c;
+
+        if (skip) {             /* the program, or an option's value */
+            skip = 0;
+            continue;
+        }
+        if (arg[0] != '-' || !arg[1]) {
+            continue;
+        }
+        for (c = arg + 1; *c && !strchr(with_value, *c); c++) {
+            continue;
+        }
+        if (*c == 'k') {
+            if (!c[1]) {
+                c = arg + strlen(arg);      /* the value is the next one */
+            }
+            return c + 1 < end ? apr_pstrdup(p, c + 1) : "";
+        }
+        skip = *c && !c[1];
+    }
+    return "start";
+}
+
+/* What the first reading of the configuration tells, by how httpd was
+ * started: -k start (apachectl start, systemd) detaches from the
+ * terminal, -DFOREGROUND and -X do not (their error log has it all). */
+static int hsts_first_reading_tells(apr_pool_t *p)
+{
+    const char *k = hsts_dash_k(p);
+
+    if (!k || !strcmp(k, "stop") || !strcmp(k, "graceful-stop")) {
+        /* an unreadable command line: the serving reading says it */
+        return HSTS_TELL_NOTHING;
+    }
+    if (strcmp(k, "start")) {
+        return HSTS_TELL_REFUSAL;
+    }
+    if (ap_exists_config_define("ONE_PROCESS")
+        || ap_exists_config_define("FOREGROUND")) {
+        return HSTS_TELL_REFUSAL;
+    }
+    return HSTS_TELL_ALL;
+}
+
+static void hsts_report_rollouts(hsts_check *ck, long long now);
+
+static void hsts_report_run(hsts_check *ck, const apr_array_header_t *sect,
+                            long long now)
+{
     server_rec *v;
     int i;
 
-    (void)pconf;
-    (void)plog;
-    /* httpd reads the config twice at startup: say it once, on the run
-     * that serves (or on the one that is only a test). */
-    if (ap_state_query(AP_SQ_MAIN_STATE) == AP_SQ_MS_CREATE_PRE_CONFIG
-        && ap_state_query(AP_SQ_RUN_MODE) == AP_SQ_RM_NORMAL) {
+    for (i = 0; i < sect->nelts; i++) {
+        hsts_check_section(ck, &APR_ARRAY_IDX(sect, i, hsts_section));
+    }
+    for (v = ck->main; v; v = v->next) {
+        hsts_check_vhost(ck, v);
+    }
+    hsts_report_rollouts(ck, now);
+    hsts_say_rest(ck);
+}
+
+/* The checks, told as `tell` says; a non-OK result refuses to start. */
+static int hsts_report(apr_pool_t *p, server_rec *s, int tell, int notices)
+{
+    const apr_array_header_t *sections = hsts_collect_sections(p, s);
+    long long now = apr_time_sec(apr_time_now());
+    hsts_check ck;
+
+    hsts_check_init(&ck, p, s);
+    ck.quiet = tell == HSTS_TELL_REFUSAL;
+    ck.notices = notices;
+    hsts_report_run(&ck, sections, now);
+    if (!ck.problems || ck.mode != HSTS_PRELOAD_STRICT) {
         return OK;
     }
-    sections = hsts_collect_sections(ptemp, s);
-    hsts_check_init(&ck, ptemp, s);
-    for (i = 0; i < sections->nelts; i++) {
-        hsts_check_section(&ck, &APR_ARRAY_IDX(sections, i, hsts_section));
+    if (ck.quiet) {
+        hsts_check_init(&ck, p, s);
+        hsts_report_run(&ck, sections, now);
     }
-    for (v = s; v; v = v->next) {
-        hsts_check_vhost(&ck, v);
+    /* `apachectl -t -D DUMP_HSTS` lists them all, even now */
+    if (ap_state_query(AP_SQ_RUN_MODE) != AP_SQ_RM_NORMAL) {
+        hsts_test_config(p, s);
     }
-    hsts_say_rest(&ck);
-    if (ck.problems && ck.mode == HSTS_PRELOAD_STRICT) {
-        /* `apachectl -t -D DUMP_HSTS` lists them all, even now */
-        if (ap_state_query(AP_SQ_RUN_MODE) != AP_SQ_RM_NORMAL) {
-            hsts_test_config(ptemp, s);
-        }
-        ap_log_error(APLOG_MARK, APLOG_CRIT, 0, s, "HSTSPreloadCheck strict: "
-                     "%d preload problem(s), refusing to start; `apachectl "
-                     "-t -D DUMP_HSTS` lists each in its vhost's or "
-                     "section's \"findings\"", ck.problems);
-        return HTTP_INTERNAL_SERVER_ERROR;
+    ap_log_error(APLOG_MARK, APLOG_CRIT, 0, s, "HSTSPreloadCheck strict: "
+                 "%d preload problem(s), refusing to start; `apachectl "
+                 "-t -D DUMP_HSTS` lists each in its vhost's or "
+                 "section's \"findings\"", ck.problems);
+    return HTTP_INTERNAL_SERVER_ERROR;
+}
+
+int hsts_check_config(apr_pool_t *pconf, apr_pool_t *plog,
+                      apr_pool_t *ptemp, server_rec *s)
+{
+    int tell;
+
+    (void)pconf;
+    (void)plog;
+    if (ap_state_query(AP_SQ_RUN_MODE) != AP_SQ_RM_NORMAL) {
+        tell = HSTS_TELL_ALL;   /* apachectl -t and friends */
     }
-    return OK;
+    else if (ap_state_query(AP_SQ_MAIN_STATE)
+             == AP_SQ_MS_CREATE_PRE_CONFIG) {
+        tell = hsts_first_reading_tells(ptemp);
+    }
+    else {
+        return OK;              /* hsts_post_config, once the log is open */
+    }
+    return tell == HSTS_TELL_NOTHING ? OK
+                                     : hsts_report(ptemp, s, tell, 0);
 }
 
 /* "YYYY-MM-DD", with the time when it is not midnight, in buf */
@@ -912,16 +1033,85 @@ static int hsts_names_never_exempt(const apr_array_header_t *names)
     return 1;
 }
 
-/* Work out each server's name_exempt, and say where the vhosts' roll-outs
- * stand, once the logs are open: the first few pending, ramping and
- * complete ones in full, the rest counted. */
+/* Where each roll-out stands: the first few pending, ramping and complete
+ * ones named (notices, in the error log only), the rest counted; one
+ * without a policy to roll out to is a finding. */
+static void hsts_report_rollouts(hsts_check *ck, long long now)
+{
+    int state, more[3] = { 0, 0, 0 }, told[3] = { 0, 0, 0 };
+    apr_pool_t *p = ck->p;
+    server_rec *v;
+    char day[32];
+
+    for (v = ck->main; v; v = v->next) {
+        const hsts_srv_conf *sc = ap_get_module_config(v->module_config,
+                                                       &hsts_module);
+        const hsts_rollout *ro = sc->rollout;
+        const hsts_rule *rule = hsts_server_rule(v);
+        int k;
+
+        if (!ro) {
+            continue;
+        }
+        if (!rule || !rule->header) {
+            if (hsts_tell(ck, "rollout-no-policy", HSTS_WARNING)) {
+                hsts_say(ck, v, "rollout-no-policy", HSTS_WARNING,
+                         apr_psprintf(p, "%s, HSTSRollout at %s:%d",
+                                      hsts_vhost_name(p, v), ro->where.file,
+                                      ro->where.line),
+                         "HSTSRollout has no HSTSPolicy to roll out to");
+            }
+            continue;
+        }
+        if (!ck->notices || ck->quiet) {
+            continue;
+        }
+        k = hsts_rollout_state(&ro->ro, now, rule->policy.max_age);
+        state = k < 0 ? 0 : k == ro->ro.rungs ? 2 : 1;
+        if (++told[state] > HSTS_LOG_FIRST) {
+            more[state]++;
+            continue;
+        }
+        if (k < 0) {
+            ap_log_error(APLOG_MARK, APLOG_NOTICE, 0, v, "HSTSRollout %s: "
+                         "starts %s with %s; no header until then",
+                         hsts_vhost_name(p, v),
+                         hsts_day(day, sizeof(day), ro->ro.start),
+                         ro->headers[0]);
+        }
+        else if (k == ro->ro.rungs) {
+            ap_log_error(APLOG_MARK, APLOG_NOTICE, 0, v, "HSTSRollout %s: "
+                         "complete, sending %s", hsts_vhost_name(p, v),
+                         rule->header);
+        }
+        else {
+            long long until = hsts_rollout_begins(&ro->ro, k + 1);
+            int then = hsts_rollout_state(&ro->ro, until,
+                                          rule->policy.max_age);
+
+            ap_log_error(APLOG_MARK, APLOG_NOTICE, 0, v, "HSTSRollout %s: "
+                         "rung %d of %d: %s until %s, then %s",
+                         hsts_vhost_name(p, v), k + 1, ro->ro.rungs,
+                         ro->headers[k], hsts_day(day, sizeof(day), until),
+                         then == ro->ro.rungs ? rule->header
+                                              : ro->headers[then] + 8);
+        }
+    }
+    if (more[0] + more[1] + more[2]) {
+        ap_log_error(APLOG_MARK, APLOG_NOTICE, 0, ck->main, "HSTSRollout: "
+                     "%d more vhosts not named here (%d pending, %d "
+                     "ramping, %d complete); `apachectl -t -D DUMP_HSTS` "
+                     "says where each stands", more[0] + more[1] + more[2],
+                     more[0], more[1], more[2]);
+    }
+}
+
+/* Work out each server's name_exempt; on every reading that serves, tell
+ * the error log (open by now) what the checks found. */
 int hsts_post_config(apr_pool_t *pconf, apr_pool_t *plog,
                      apr_pool_t *ptemp, server_rec *s)
 {
     server_rec *v;
-    long long now = apr_time_sec(apr_time_now());
-    int unfit = 0, state, more[3] = { 0, 0, 0 }, told[3] = { 0, 0, 0 };
-    char day[32];
 
     (void)pconf;
     (void)plog;
@@ -940,68 +1130,5 @@ int hsts_post_config(apr_pool_t *pconf, apr_pool_t *plog,
     if (ap_state_query(AP_SQ_MAIN_STATE) == AP_SQ_MS_CREATE_PRE_CONFIG) {
         return OK;
     }
-    for (v = s; v; v = v->next) {
-        const hsts_srv_conf *sc = ap_get_module_config(v->module_config,
-                                                       &hsts_module);
-        const hsts_rollout *ro = sc->rollout;
-        const hsts_rule *rule = hsts_server_rule(v);
-        int k;
-
-        if (!ro) {
-            continue;
-        }
-        if (!rule || !rule->header) {
-            if (++unfit <= HSTS_LOG_FIRST) {
-                ap_log_error(APLOG_MARK, APLOG_WARNING, 0, v, "HSTSRollout "
-                             "(%s) in %s has no HSTSPolicy to roll out to",
-                             ro->where.source, hsts_vhost_name(ptemp, v));
-            }
-            continue;
-        }
-        k = hsts_rollout_state(&ro->ro, now, rule->policy.max_age);
-        state = k < 0 ? 0 : k == ro->ro.rungs ? 2 : 1;
-        if (++told[state] > HSTS_LOG_FIRST) {
-            more[state]++;
-            continue;
-        }
-        if (k < 0) {
-            ap_log_error(APLOG_MARK, APLOG_NOTICE, 0, v, "HSTSRollout %s: "
-                         "starts %s with %s; no header until then",
-                         hsts_vhost_name(ptemp, v),
-                         hsts_day(day, sizeof(day), ro->ro.start),
-                         ro->headers[0]);
-        }
-        else if (k == ro->ro.rungs) {
-            ap_log_error(APLOG_MARK, APLOG_NOTICE, 0, v, "HSTSRollout %s: "
-                         "complete, sending %s", hsts_vhost_name(ptemp, v),
-                         rule->header);
-        }
-        else {
-            long long until = hsts_rollout_begins(&ro->ro, k + 1);
-            int then = hsts_rollout_state(&ro->ro, until,
-                                          rule->policy.max_age);
-
-            ap_log_error(APLOG_MARK, APLOG_NOTICE, 0, v, "HSTSRollout %s: "
-                         "rung %d of %d: %s until %s, then %s",
-                         hsts_vhost_name(ptemp, v), k + 1, ro->ro.rungs,
-                         ro->headers[k], hsts_day(day, sizeof(day), until),
-                         then == ro->ro.rungs ? rule->header
-                                              : ro->headers[then] + 8);
-        }
-    }
-    if (unfit > HSTS_LOG_FIRST) {
-        ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s, "HSTSRollout: %d more "
-                     "vhosts with no HSTSPolicy to roll out to not named "
-                     "here; `apachectl -t -D DUMP_HSTS` lists every one "
-                     "(\"rollout-no-policy\" in its \"findings\")",
-                     unfit - HSTS_LOG_FIRST);
-    }
-    if (more[0] + more[1] + more[2]) {
-        ap_log_error(APLOG_MARK, APLOG_NOTICE, 0, s, "HSTSRollout: %d more "
-                     "vhosts not named here (%d pending, %d ramping, %d "
-                     "complete); `apachectl -t -D DUMP_HSTS` says where "
-                     "each stands", more[0] + more[1] + more[2], more[0],
-                     more[1], more[2]);
-    }
-    return OK;
+    return hsts_report(ptemp, s, HSTS_TELL_ALL, 1);
 }

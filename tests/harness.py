@@ -487,24 +487,17 @@ class Httpd:
         return out
 
     def assert_start_refused(self, needle):
-        """httpd, started for real, exits with `needle` in its log.
-        (start() would race: httpd opens its ports after its first
-        reading of the configuration, and refuses on the second.)"""
-        proc = subprocess.Popen([httpd_binary(), "-f", self.conf_path,
-                                 "-DFOREGROUND"], stdout=subprocess.DEVNULL,
-                                stderr=subprocess.DEVNULL, env=httpd_env())
-        try:
-            rc = proc.wait(timeout=START_TIMEOUT * 4)
-        except subprocess.TimeoutExpired:
-            proc.send_signal(signal.SIGTERM)
-            proc.wait()
-            raise AssertionError("httpd started:\n" + self.read_log())
-        log = self.read_log()
-        assert rc != 0 and needle in log, log
-        # httpd's own last word: "[:emerg]" in 2.4, "[core:emerg]" in trunk
-        self.allowed.append(r"\[(core)?:emerg\].*AH00018: Configuration "
-                            r"check failed")
-        return log
+        """httpd, started for real (-DFOREGROUND), refuses on its first
+        reading of the configuration: it exits non-zero with `needle` on
+        stderr, before it opened a port or an error log.  Returns what
+        it printed."""
+        res = run([httpd_binary(), "-f", self.conf_path, "-DFOREGROUND"],
+                  env=httpd_env(), timeout=START_TIMEOUT * 4)
+        out = res.stdout + res.stderr
+        assert res.returncode != 0 and needle in out, out
+        assert "AH00014: Configuration check failed" in out, out
+        assert self.read_log() == "", self.read_log()
+        return out
 
     def start(self):
         """Start httpd and return once it serves.  httpd opens its ports
@@ -542,6 +535,81 @@ class Httpd:
         raise RuntimeError("httpd did not start serving on %d"
                            % self.tls_port)
 
+    # -- daemon mode: httpd as apachectl and systemd start it -------------
+    @property
+    def pid_file(self):
+        return os.path.join(self.dir, "httpd.pid")
+
+    def k(self, action, *args):
+        """`httpd -k ACTION` (start, graceful, restart, stop...), the way
+        apachectl runs it: returns the finished command (returncode,
+        stdout, stderr).  `-k start` returns once httpd has detached."""
+        return run([httpd_binary(), "-f", self.conf_path, "-k", action]
+                   + list(args), env=httpd_env(), timeout=START_TIMEOUT * 4)
+
+    def daemon_pid(self):
+        """The pid in the pid file, if that process is alive."""
+        try:
+            with open(self.pid_file) as f:
+                pid = int(f.read().strip() or 0)
+            os.kill(pid, 0)
+            return pid
+        except (OSError, ValueError):
+            return None
+
+    def start_daemon(self, *args):
+        """`httpd -k start`: returns the finished command once the
+        detached server serves (its pid file names a live process and the
+        TLS port answers); fails if it never does."""
+        if os.path.exists(self.error_log):
+            self.log_offset = os.path.getsize(self.error_log)
+        if os.path.exists(self.pid_file):
+            os.unlink(self.pid_file)
+        res = self.k("start", *args)
+        assert res.returncode == 0, res
+        deadline = time.time() + START_TIMEOUT
+        while time.time() < deadline:
+            if self.daemon_pid() and self.listening():
+                self.daemon = True
+                return res
+            time.sleep(0.05)
+        raise RuntimeError("httpd -k start: no server (%s)\n%s"
+                           % (res, self.read_log()))
+
+    def listening(self, port=None):
+        try:
+            with socket.create_connection(
+                    ("127.0.0.1", port or self.tls_port), timeout=0.2):
+                return True
+        except OSError:
+            return False
+
+    def wait_generation(self, generation, timeout=None):
+        """Wait until the error log holds `generation` "resuming normal
+        operations" lines since the start: one per (re)start served."""
+        deadline = time.time() + (timeout or START_TIMEOUT)
+        while time.time() < deadline:
+            if self.read_log().count("resuming normal operations") \
+                    >= generation:
+                return
+            time.sleep(0.05)
+        raise RuntimeError("no restart %d:\n%s" % (generation,
+                                                  self.read_log()))
+
+    def stop_daemon(self):
+        """`httpd -k stop`, then wait until the process is gone."""
+        pid = self.daemon_pid()
+        res = self.k("stop")
+        deadline = time.time() + START_TIMEOUT
+        while pid and time.time() < deadline:
+            try:
+                os.kill(pid, 0)
+            except OSError:
+                break
+            time.sleep(0.05)
+        self.daemon = False
+        return res
+
     def _pid_written(self, pid_file):
         try:
             with open(pid_file) as f:
@@ -550,6 +618,11 @@ class Httpd:
             return False
 
     def stop(self):
+        if getattr(self, "daemon", False):
+            self.stop_daemon()
+            pid = self.daemon_pid()
+            if pid:
+                os.kill(pid, signal.SIGKILL)
         if self.proc and self.proc.poll() is None:
             self.proc.send_signal(signal.SIGTERM)
             try:
