@@ -45,10 +45,11 @@ APXS_ENV = $(addprefix -Wc$(,),$(CPPFLAGS) $(CFLAGS)) \
 VERSION := $(shell sh scripts/version.sh)
 DIST = dist/mod_hsts-$(VERSION).tar.gz
 
-SRC = mod_hsts.c src/hsts_report.c src/hsts_policy.c src/hsts_rollout.c \
-      src/hsts_url.c
-HDR = include/mod_hsts.h include/hsts_policy.h include/hsts_rollout.h \
-      include/hsts_url.h include/mod_hsts_version.h
+SRC = mod_hsts.c src/hsts_report.c src/hsts_preload.c src/hsts_policy.c \
+      src/hsts_rollout.c src/hsts_url.c
+HDR = include/mod_hsts.h include/hsts_check.h include/hsts_preload.h \
+      include/hsts_policy.h include/hsts_rollout.h include/hsts_url.h \
+      include/mod_hsts_version.h
 PURE = src/hsts_policy.c src/hsts_rollout.c src/hsts_url.c
 
 MODS_AVAILABLE = /etc/apache2/mods-available

@@ -20,15 +20,17 @@
  *
  * Hosting configurations have tens of thousands of virtual hosts, so
  * every pass here is linear in vhosts and names: the TLS state of every
- * server comes from one walk of the config tree, the preload twins from
- * one index of the plain-HTTP vhosts' names, and the startup log names
+ * server comes from one walk of the config tree, the vhosts that answer
+ * a preload domain from one index of names per address
+ * (src/hsts_preload.c), and the startup log names
  * the first few findings of each kind and counts the rest, which
  * DUMP_HSTS lists in full, one line per vhost, written as it is made.
  */
 
 #include "mod_hsts_version.h"
 #include "hsts_url.h"
-#include "mod_hsts.h"
+#include "hsts_check.h"
+#include "hsts_preload.h"
 #include "ap_listen.h"
 #include "apr_lib.h"
 
@@ -92,12 +94,12 @@ typedef struct {
     hsts_tls_said said;
 } hsts_tls_vhost;
 
-typedef struct {
+struct hsts_tls_map {
     apr_pool_t *p;
     apr_hash_t *vhosts;             /* hsts_vhost_key -> hsts_tls_vhost */
     hsts_tls_said main;
     apr_array_header_t *tls_ports;  /* TLSEngine ports, apr_port_t */
-} hsts_tls_map;
+};
 
 /* A one-word argument as httpd hands it to the directive (unquoted by
  * ap_getword_conf), compared as the TLS modules compare it. */
@@ -216,137 +218,6 @@ static int hsts_vhost_is_tls(const hsts_tls_map *m, server_rec *s)
     return 0;
 }
 
-/* -- the plain-HTTP twins of preload vhosts ---------------------------- */
-
-/* Every name of every server that does not speak TLS, lower-cased, with
- * whether some server carrying it says HSTSRedirect on.  Hosting configs
- * write exact names and "*.domain" aliases: those are hashed (the latter
- * by what follows the star, so a name is looked up once per character);
- * any other wildcard is kept in a list, matched as httpd matches it. */
-typedef struct {
-    int redirect;
-} hsts_twin;
-
-typedef struct {
-    const char *pattern;
-    int redirect;
-} hsts_twin_pattern;
-
-typedef struct {
-    apr_hash_t *names;
-    apr_hash_t *star_suffixes;
-    apr_array_header_t *patterns;
-} hsts_twins;
-
-static const char *hsts_lower(apr_pool_t *p, const char *name)
-{
-    const char *c;
-    char *copy;
-
-    for (c = name; *c && !apr_isupper(*c); c++) {
-        continue;
-    }
-    if (!*c) {
-        return name;
-    }
-    copy = apr_pstrdup(p, name);
-    ap_str_tolower(copy);
-    return copy;
-}
-
-static void hsts_twin_add(apr_pool_t *p, apr_hash_t *h, const char *key,
-                          int redirect)
-{
-    hsts_twin *t = apr_hash_get(h, key, APR_HASH_KEY_STRING);
-
-    if (!t) {
-        t = apr_pcalloc(p, sizeof(*t));
-        apr_hash_set(h, key, APR_HASH_KEY_STRING, t);
-    }
-    t->redirect |= redirect;
-}
-
-static hsts_twins *hsts_twins_make(apr_pool_t *p, const hsts_tls_map *tls,
-                                   server_rec *main)
-{
-    hsts_twins *tw = apr_palloc(p, sizeof(*tw));
-    server_rec *t;
-    int i;
-
-    tw->names = apr_hash_make(p);
-    tw->star_suffixes = apr_hash_make(p);
-    tw->patterns = apr_array_make(p, 4, sizeof(hsts_twin_pattern));
-    for (t = main; t; t = t->next) {
-        const hsts_dir_conf *dc = ap_get_module_config(t->lookup_defaults,
-                                                       &hsts_module);
-        int redirect = dc && dc->redirect && dc->redirect->args.on;
-
-        if (hsts_vhost_is_tls(tls, t)) {
-            continue;
-        }
-        if (t->server_hostname) {
-            hsts_twin_add(p, tw->names, hsts_lower(p, t->server_hostname),
-                          redirect);
-        }
-        for (i = 0; t->names && i < t->names->nelts; i++) {
-            hsts_twin_add(p, tw->names,
-                          hsts_lower(p, APR_ARRAY_IDX(t->names, i,
-                                                      const char *)),
-                          redirect);
-        }
-        for (i = 0; t->wild_names && i < t->wild_names->nelts; i++) {
-            const char *w = hsts_lower(p, APR_ARRAY_IDX(t->wild_names, i,
-                                                        const char *));
-
-            if (w[0] == '*' && !strpbrk(w + 1, "*?")) {
-                hsts_twin_add(p, tw->star_suffixes, w + 1, redirect);
-            }
-            else {
-                hsts_twin_pattern *tp = apr_array_push(tw->patterns);
-
-                tp->pattern = w;
-                tp->redirect = redirect;
-            }
-        }
-    }
-    return tw;
-}
-
-#define HSTS_TWIN_NONE     0
-#define HSTS_TWIN_PLAIN    1
-#define HSTS_TWIN_REDIRECT 2
-
-/* Whether a server that does not speak TLS answers for `name`, and
- * whether one of those says HSTSRedirect on. */
-static int hsts_twin_of(apr_pool_t *p, const hsts_twins *tw,
-                        const char *name)
-{
-    const char *lname = hsts_lower(p, name), *c;
-    const hsts_twin *t = apr_hash_get(tw->names, lname, APR_HASH_KEY_STRING);
-    int redirect = t && t->redirect, found = t != NULL, i;
-
-    for (c = lname; !redirect && apr_hash_count(tw->star_suffixes); c++) {
-        if ((t = apr_hash_get(tw->star_suffixes, c, APR_HASH_KEY_STRING))) {
-            found = 1;
-            redirect |= t->redirect;
-        }
-        if (!*c) {
-            break;
-        }
-    }
-    for (i = 0; !redirect && i < tw->patterns->nelts; i++) {
-        const hsts_twin_pattern *tp = &APR_ARRAY_IDX(tw->patterns, i,
-                                                     hsts_twin_pattern);
-
-        if (!ap_strcasecmp_match(lname, tp->pattern)) {
-            found = 1;
-            redirect |= tp->redirect;
-        }
-    }
-    return redirect ? HSTS_TWIN_REDIRECT : found ? HSTS_TWIN_PLAIN
-                                                 : HSTS_TWIN_NONE;
-}
-
 /* -- JSON, written straight to a buffered file ------------------------- */
 
 static void hsts_put_json(apr_file_t *out, const char *s)
@@ -387,32 +258,6 @@ static void hsts_put_json(apr_file_t *out, const char *s)
 
 /* -- findings ---------------------------------------------------------- */
 
-/* How many findings of one kind were seen, for the summary line. */
-typedef struct {
-    const char *kind;
-    int level;                  /* HSTS_PROBLEM, HSTS_HINT, HSTS_WARNING */
-    int count;
-} hsts_tally;
-
-#define HSTS_KINDS_MAX 16
-
-typedef struct {
-    apr_pool_t *pool;           /* lives as long as the check */
-    apr_pool_t *p;              /* scratch: per line when dumping */
-    server_rec *main;
-    hsts_tls_map *tls;          /* made when first needed */
-    hsts_twins *twins;          /* likewise */
-    int mode;
-    int problems;
-    hsts_tally tallies[HSTS_KINDS_MAX];
-    int kinds;
-    apr_file_t *out;            /* DUMP_HSTS: findings go there, not to
-                                 * the log */
-    int written;                /* findings written on the current line */
-    int quiet;                  /* count, say nothing: hsts_report() */
-    int notices;                /* say where each roll-out stands */
-} hsts_check;
-
 static void hsts_check_init(hsts_check *ck, apr_pool_t *pool,
                             server_rec *main)
 {
@@ -426,7 +271,7 @@ static void hsts_check_init(hsts_check *ck, apr_pool_t *pool,
                                                   : sconf->preload_check;
 }
 
-static int hsts_is_tls(hsts_check *ck, server_rec *s)
+int hsts_is_tls(hsts_check *ck, server_rec *s)
 {
     if (!ck->tls) {
         ck->tls = apr_palloc(ck->pool, sizeof(*ck->tls));
@@ -434,10 +279,6 @@ static int hsts_is_tls(hsts_check *ck, server_rec *s)
     }
     return hsts_vhost_is_tls(ck->tls, s);
 }
-
-#define HSTS_PROBLEM 0
-#define HSTS_HINT    1
-#define HSTS_WARNING 2
 
 static const char *const hsts_level_names[] = { "problem", "hint",
                                                 "warning" };
@@ -456,7 +297,7 @@ static const char *hsts_log_prefix(int level)
 
 /* Counts a finding; non-zero when it is to be told in full: always in
  * DUMP_HSTS, in the log for the first HSTS_LOG_FIRST of its kind. */
-static int hsts_tell(hsts_check *ck, const char *kind, int level)
+int hsts_tell(hsts_check *ck, const char *kind, int level)
 {
     int i;
 
@@ -483,16 +324,18 @@ static int hsts_tell(hsts_check *ck, const char *kind, int level)
 
 /* A finding told in full: a log line (`where` says which vhost or
  * section), or an object of the current DUMP_HSTS line's "findings". */
-static void hsts_say(hsts_check *ck, const server_rec *s, const char *kind,
-                     int level, const char *where, const char *text)
+void hsts_say(hsts_check *ck, const server_rec *s, const char *kind,
+              int level, const char *where, const char *text)
 {
     if (ck->quiet) {
         return;
     }
     if (ck->out) {
         apr_file_printf(ck->out, "%s{\"kind\":\"%s\",\"level\":\"%s\","
-                        "\"text\":", ck->written++ ? "," : "", kind,
+                        "\"code\":", ck->written++ ? "," : "", kind,
                         hsts_level_names[level]);
+        hsts_put_json(ck->out, hsts_preload_code(kind));
+        apr_file_puts(",\"text\":", ck->out);
         hsts_put_json(ck->out, text);
         apr_file_putc('}', ck->out);
         return;
@@ -672,17 +515,6 @@ static void hsts_check_section(hsts_check *ck, const hsts_section *hs)
 
 /* -- virtual hosts ----------------------------------------------------- */
 
-static const char *hsts_rule_where(hsts_check *ck, const server_rec *s,
-                                   const hsts_rule *rule)
-{
-    if (ck->out) {
-        return NULL;
-    }
-    return apr_psprintf(ck->p, "%s, HSTSPolicy at %s:%d",
-                        hsts_vhost_name(ck->p, s), rule->where.file,
-                        rule->where.line);
-}
-
 /* HSTSRedirect sends a client whose Host does not name the vhost to the
  * ServerName, and redirects nobody if that is no host name a URL can
  * hold (an IDN written in Unicode, say): say so now, not per request. */
@@ -713,46 +545,13 @@ static void hsts_check_redirect(hsts_check *ck, server_rec *s)
 static void hsts_check_vhost(hsts_check *ck, server_rec *s)
 {
     const hsts_rule *rule = hsts_server_rule(s);
-    hsts_finding_t findings[HSTS_FINDINGS_MAX];
-    const char *kind;
-    int twin, n, i;
 
     hsts_check_redirect(ck, s);
     if (ck->mode == HSTS_PRELOAD_OFF || !rule || !rule->header
         || !rule->policy.preload) {
         return;
     }
-    n = hsts_preload_findings(&rule->policy, findings);
-    for (i = 0; i < n; i++) {
-        int level = findings[i].problem ? HSTS_PROBLEM : HSTS_HINT;
-
-        if (hsts_tell(ck, findings[i].kind, level)) {
-            hsts_say(ck, s, findings[i].kind, level,
-                     hsts_rule_where(ck, s, rule), findings[i].text);
-        }
-    }
-    if (!s->server_hostname || !hsts_is_tls(ck, s)) {
-        return;
-    }
-    if (!ck->twins) {
-        ck->twins = hsts_twins_make(ck->pool, ck->tls, ck->main);
-    }
-    twin = hsts_twin_of(ck->p, ck->twins, s->server_hostname);
-    if (twin == HSTS_TWIN_REDIRECT) {
-        return;
-    }
-    kind = twin ? "preload-twin-no-redirect" : "preload-no-twin";
-    if (hsts_tell(ck, kind, HSTS_HINT)) {
-        hsts_say(ck, s, kind, HSTS_HINT, hsts_rule_where(ck, s, rule),
-                 apr_psprintf(ck->p, "%s: the preload list needs http://%s/ "
-                              "to redirect to https://%s/ first (same "
-                              "host); add HSTSRedirect on to the plain-HTTP "
-                              "vhost (a mod_rewrite redirect is fine too if "
-                              "you have one)", twin ? "no HSTSRedirect on in "
-                              "its plain-HTTP twin" : "no plain-HTTP vhost "
-                              "with this ServerName", s->server_hostname,
-                              s->server_hostname));
-    }
+    hsts_preload_check(ck, s, rule);
 }
 
 /* -- when and where the findings are told ------------------------------
@@ -1125,7 +924,7 @@ void hsts_test_config(apr_pool_t *pconf, server_rec *main)
     hsts_check ck;
     long long now = apr_time_sec(apr_time_now());
     server_rec *s;
-    int i;
+    int i, problems;
 
     if (!ap_exists_config_define("DUMP_HSTS")) {
         return;
@@ -1174,12 +973,18 @@ void hsts_test_config(apr_pool_t *pconf, server_rec *main)
         hsts_put_rollout(out, sc->rollout, rule, now);
         apr_file_puts(",\"findings\":[", out);
         ck.written = 0;
+        problems = ck.problems;
         hsts_check_vhost(&ck, s);
         if (sc->rollout && (!rule || !rule->header)) {
             hsts_say(&ck, s, "rollout-no-policy", HSTS_WARNING, NULL,
                      "HSTSRollout has no HSTSPolicy to roll out to");
         }
-        apr_file_puts("]}\n", out);
+        /* a vhost the list's checker would take, as far as the
+         * configuration tells: null where nothing was checked */
+        apr_file_printf(out, "],\"preload_ready\":%s}\n",
+                        ck.mode == HSTS_PRELOAD_OFF || !rule || !rule->header
+                        || !rule->policy.preload ? "null"
+                        : hsts_json_bool(ck.problems == problems));
         apr_pool_clear(line);
     }
     sections = hsts_collect_sections(p, main);

@@ -333,9 +333,12 @@ def test_dump_schema_unset_and_findings(server_factory):
     assert set(tls["policy"]) >= {"file", "line", "source"}
     kinds = {f["kind"]: f for f in tls["findings"]}
     assert set(kinds) == {"preload-include-subdomains",
-                          "preload-twin-no-redirect"}, tls["findings"]
+                          "preload-no-port-80"}, tls["findings"]
     assert kinds["preload-include-subdomains"]["level"] == "problem"
-    assert kinds["preload-twin-no-redirect"]["level"] == "hint"
+    assert kinds["preload-include-subdomains"]["code"] == \
+        "header.preloadable.include_sub_domains.missing"
+    assert kinds["preload-no-port-80"]["level"] == "hint"
+    assert tls["preload_ready"] is False, tls
     assert kinds["preload-include-subdomains"]["text"] == \
         "preload requires includeSubDomains"
     shop = [o for o in objs if o["type"] == "section"][0]
