@@ -589,21 +589,37 @@ static APR_INLINE int hsts_conn_is_tls(conn_rec *c)
     return (hc && hc->tls) || hsts_conn_check_tls(c);
 }
 
+/* httpd's own test (vhost.c, matches_aliases; mod_ssl's for SNI is the
+ * same): the ServerName or a ServerAlias without case, a wildcard alias
+ * by ap_strcasecmp_match.  (httpd falls back to a <VirtualHost> address
+ * spelled as a DNS name when no name matches; such a vhost is not told
+ * apart here.) */
+/* The request as the client sent it, before any internal redirect. */
+static APR_INLINE const request_rec *hsts_original(const request_rec *r)
+{
+    while (r->prev) {
+        r = r->prev;
+    }
+    return r;
+}
+
 static int hsts_server_is_named(const server_rec *s, const char *name)
 {
+    const char *alias;
     int i;
 
     if (s->server_hostname && !ap_cstr_casecmp(name, s->server_hostname)) {
         return 1;
     }
     for (i = 0; s->names && i < s->names->nelts; i++) {
-        if (!ap_cstr_casecmp(name, APR_ARRAY_IDX(s->names, i, char *))) {
+        alias = APR_ARRAY_IDX(s->names, i, const char *);
+        if (alias && !ap_cstr_casecmp(name, alias)) {
             return 1;
         }
     }
     for (i = 0; s->wild_names && i < s->wild_names->nelts; i++) {
-        if (!ap_strcasecmp_match(name, APR_ARRAY_IDX(s->wild_names, i,
-                                                     char *))) {
+        alias = APR_ARRAY_IDX(s->wild_names, i, const char *);
+        if (alias && !ap_strcasecmp_match(name, alias)) {
             return 1;
         }
     }
@@ -665,24 +681,38 @@ static server_rec *hsts_sni_server(conn_rec *c, const char **sni)
     return hc->sni.server;
 }
 
+/* Whether httpd has yet to choose the request's vhost by its host: no
+ * name at all, or an absolute request URI's host as the client sent it
+ * (read with the request line, before the headers).  httpd replaces
+ * r->hostname with its own normalised copy when it chooses
+ * (vhost.c, fix_hostname).  An internal redirect inherits the original's
+ * r->hostname: ask the original. */
+static int hsts_vhost_unchosen(const request_rec *r)
+{
+    r = hsts_original(r);
+    return !r->hostname || r->hostname == r->parsed_uri.hostname;
+}
+
 /* The vhost the client meant, for a response httpd sends before it chose
  * one from the Host (an error while reading the request, or no Host at
- * all: r->server is just the address's default).  The Host header if the
- * request got as far as that and it is a host name (HTTP/2 puts
- * :authority there, and one HTTP/2 connection serves every host its
- * certificate covers), else the name in the TLS handshake; NULL when the
- * client named none. */
-static server_rec *hsts_meant_server(request_rec *r, const char **host)
+ * all: r->server is just the address's default).  The host an absolute
+ * request URI names, else the Host header, if the request got as far as
+ * that and it is a host name (HTTP/2 puts :authority there, and one
+ * HTTP/2 connection serves every host its certificate covers), taken as
+ * httpd takes it (hsts_host_canon: "OFF.Example.:443" is example's
+ * "off.example") into buf; else the name in the TLS handshake.  NULL
+ * when the client named none. */
+static server_rec *hsts_meant_server(request_rec *r, char *buf,
+                                     const char **host)
 {
-    const char *h = apr_table_get(r->headers_in, "Host");
+    const char *h = hsts_original(r)->hostname;
 
-    if (h) {
-        const char *name = apr_pstrmemdup(r->pool, h, hsts_host_len(h));
-
-        if (hsts_host_is_valid(name)) {
-            *host = name;
-            return hsts_vhost_named(r->connection, name);
-        }
+    if (!h) {
+        h = apr_table_get(r->headers_in, "Host");
+    }
+    if (h && hsts_host_canon(buf, HSTS_HOST_BUF, h)) {
+        *host = buf;
+        return hsts_vhost_named(r->connection, buf);
     }
     return hsts_sni_server(r->connection, host);
 }
@@ -862,6 +892,7 @@ typedef struct {
     const char *foreign;        /* a header we did not set, if looked at */
     const char *clamped;        /* what HSTSOverrideLimits changed */
     const char *host;
+    char hostbuf[HSTS_HOST_BUF];    /* the host of an early error */
 } hsts_decision;
 
 /* The first Strict-Transport-Security value the client would see that we
@@ -881,10 +912,9 @@ static const char *hsts_foreign(const apr_table_t *first,
  * front, vouched for by the admin (hsts_post_read_request). */
 static int hsts_vouched(const request_rec *r)
 {
-    while (r->prev) {
-        r = r->prev;    /* an internal redirect: the original's word */
-    }
-    return ap_get_module_config(r->request_config, &hsts_module) != NULL;
+    /* an internal redirect: the original's word */
+    return ap_get_module_config(hsts_original(r)->request_config,
+                                &hsts_module) != NULL;
 }
 
 static void hsts_choose(request_rec *r, const apr_table_t *first,
@@ -899,8 +929,8 @@ static void hsts_choose(request_rec *r, const apr_table_t *first,
 
     d->value = d->foreign = d->clamped = NULL;
     d->host = r->hostname;
-    if (tls && !d->host) {
-        s = hsts_meant_server(r, &d->host);
+    if (tls && hsts_vhost_unchosen(r)) {
+        s = hsts_meant_server(r, d->hostbuf, &d->host);
         if (s) {
             conf = ap_get_module_config(s->lookup_defaults, &hsts_module);
         }

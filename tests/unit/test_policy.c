@@ -375,6 +375,64 @@ static void test_utf8(void)
     check(hsts_utf8_len("\xff") == 0, "utf8: ff", NULL);
 }
 
+/* hsts_host_canon() turns `in` into `want` (NULL: refused). */
+static void canon(const char *in, const char *want)
+{
+    char buf[HSTS_HOST_BUF], what[600];
+    size_t n = hsts_host_canon(buf, sizeof(buf), in);
+
+    snprintf(what, sizeof(what), "host canon [%.260s] gives [%s], got [%s]",
+             in, want ? want : "(refused)", n ? buf : "(refused)");
+    check(want ? n == strlen(want) && !strcmp(buf, want) : n == 0, what,
+          NULL);
+}
+
+static void test_host_canon(void)
+{
+    char name[300], buf[HSTS_HOST_BUF];
+
+    /* as httpd's fix_hostname: the final dot, the case and the port go */
+    canon("off.other.test.", "off.other.test");
+    canon("OFF.Other.Test.", "off.other.test");
+    canon("off.other.test.:8443", "off.other.test");
+    canon("Off.Other.Test:443", "off.other.test");
+    canon("off.other.test", "off.other.test");
+    canon("localhost.", "localhost");
+    canon("a.", "a");
+    /* one final dot only; no empty label */
+    canon("off.other.test..", NULL);
+    canon(".off.other.test", NULL);
+    canon(".", NULL);
+    canon("", NULL);
+    canon(":443", NULL);
+    /* the port as apr_parse_addr_port takes it */
+    canon("h.test:", NULL);
+    canon("h.test:0", NULL);
+    canon("h.test:65536", NULL);
+    canon("h.test:65535", "h.test");
+    canon("h.test:44x", NULL);
+    canon("h.test:443:1", NULL);
+    /* not a host name */
+    canon("evil?.h.test", NULL);
+    canon("h.test/x", NULL);
+    canon("h\\.test", NULL);
+    /* IPv6 literals keep their brackets and lose their case */
+    canon("[::1]:443", "[::1]");
+    canon("[FE80::1]", "[fe80::1]");
+    canon("[::1]x5", NULL);
+    /* 253 bytes and a dot, with a port, fit the buffer; 254 do not */
+    memset(name, 'a', 253);
+    name[63] = name[127] = name[191] = '.';
+    name[253] = '\0';
+    strcat(name, ".:443");
+    check(hsts_host_canon(buf, sizeof(buf), name) == 253
+          && strlen(buf) == 253 && !memcmp(buf, name, 253),
+          "host canon: 253 bytes and a dot", buf);
+    memmove(name + 1, name, strlen(name) + 1);
+    check(hsts_host_canon(buf, sizeof(buf), name) == 0,
+          "host canon: 254 bytes refused", NULL);
+}
+
 static void test_url(void)
 {
     char small[12], long_label[80], long_name[300];
@@ -575,6 +633,7 @@ int main(void)
     test_redirect();
     test_preload_and_weaker();
     test_url();
+    test_host_canon();
     test_utf8();
 
     printf("%d passed, %d failed\n", passed, failed);
