@@ -275,6 +275,8 @@ static void test_redirect(void)
     const char *bad_port[] = { "on", "port=65536" };
     const char *with_off[] = { "off", "port=1" };
     const char *unknown[] = { "on", "code=301" };
+    const char *two_status[] = { "on", "status=301", "status=307" };
+    const char *two_port[] = { "on", "port=8443", "Port=443" };
     hsts_redirect_t rd;
     char err[HSTS_ERR_MAX];
 
@@ -295,6 +297,11 @@ static void test_redirect(void)
     check(hsts_redirect_parse(unknown, 2, &rd, err, sizeof(err)) != 0
           && strstr(err, "unknown argument 'code=301'"), "redirect unknown",
           err);
+    check(hsts_redirect_parse(two_status, 3, &rd, err, sizeof(err)) != 0
+          && strstr(err, "repeated 'status=307'"), "redirect status twice",
+          err);
+    check(hsts_redirect_parse(two_port, 3, &rd, err, sizeof(err)) != 0
+          && strstr(err, "repeated 'Port=443'"), "redirect port twice", err);
 }
 
 static void test_preload_and_weaker(void)
