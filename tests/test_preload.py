@@ -36,6 +36,10 @@ def messages(out):
      True),
     ("max-age=0; includeSubDomains; preload", "max-age=0 with preload",
      True),
+    # the year is a minimum, to the second
+    ("max-age=31535999; includeSubDomains; preload",
+     "preload requires max-age of at least 31536000 (1 year), got 31535999",
+     True),
     ("max-age=400000000; includeSubDomains; preload",
      "hint: vhost hsts.test", False),
 ])
@@ -82,8 +86,11 @@ def test_no_twin(h):
     assert "no plain-HTTP vhost with this ServerName" in msgs[0], out
 
 
-def test_preload_ready_is_quiet(h):
-    rc, out = h.check_config(conf(h, GOOD, "HSTSRedirect on"))
+@pytest.mark.parametrize("policy", [GOOD, "max-age=315360000; "
+                                    "includeSubDomains; preload"])
+def test_preload_ready_is_quiet(h, policy):
+    """One year and ten years, the bounds, are both fine."""
+    rc, out = h.check_config(conf(h, policy, "HSTSRedirect on"))
     assert rc == 0 and messages(out) == [], out
 
 

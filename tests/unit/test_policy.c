@@ -328,6 +328,22 @@ static void test_preload_and_weaker(void)
     check(n == 1 && f[0].problem && strstr(f[0].text, "max-age=0")
           && !strcmp(f[0].kind, "preload-max-age-zero"),
           "preload: max-age=0", n ? f[0].text : NULL);
+    /* the year is a minimum: one second short is a problem */
+    p.max_age = 31535999;
+    n = hsts_preload_findings(&p, f);
+    check(n == 1 && f[0].problem
+          && !strcmp(f[0].kind, "preload-max-age-short")
+          && strstr(f[0].text, "got 31535999"),
+          "preload: one second under a year", n ? f[0].text : NULL);
+    /* ten years is the last quiet value */
+    p.max_age = 315360000;
+    check(hsts_preload_findings(&p, f) == 0, "preload: ten years exactly",
+          NULL);
+    p.max_age = 315360001;
+    n = hsts_preload_findings(&p, f);
+    check(n == 1 && !f[0].problem
+          && !strcmp(f[0].kind, "preload-max-age-long"),
+          "preload: one second over ten years", n ? f[0].text : NULL);
     p.max_age = 400000000;
     n = hsts_preload_findings(&p, f);
     check(n == 1 && !f[0].problem && strstr(f[0].text, "10 years")
