@@ -138,6 +138,10 @@ static void *hsts_create_srv_conf(apr_pool_t *p, server_rec *s);
 static void *hsts_merge_srv_conf(apr_pool_t *p, void *basev, void *addv);
 static void hsts_register_hooks(apr_pool_t *p);
 static void hsts_need(int what);
+/* Whether some directory lets tenants' .htaccess files in
+ * (hsts_override_needs): then HSTSOverrideLimits needs the filter even
+ * where no HSTSPolicy is said. */
+static int hsts_grants;
 static const command_rec hsts_cmds[];
 
 AP_DECLARE_MODULE(hsts) = {
@@ -522,6 +526,10 @@ static const char *hsts_cmd_limits(cmd_parms *cmd, void *mconfig,
     lim->text = apr_pstrdup(cmd->pool, text);
     hsts_cmd_where(cmd, &lim->where);
     conf->limits = lim;
+    if (hsts_grants) {
+        /* tenants' headers are held to the limits, policy or not */
+        hsts_need(HSTS_NEED_POLICY);
+    }
     return NULL;
 }
 
@@ -746,18 +754,22 @@ static const char *hsts_rollout_header(const hsts_rollout *ro,
 }
 
 /* The directory where tenants can act on this request: the deepest one
- * on its path whose AllowOverride lets .htaccess files set headers
- * (FileInfo, or an AllowOverrideList in force), whether or not one is
- * there, or NULL.  A tenant cannot leave such a directory by deleting
- * its .htaccess.  (httpd's cache of the .htaccess lookups does not fill
- * in its override_list: the request's own core configuration says.) */
+ * on its path whose AllowOverride grants any class, or under an
+ * AllowOverrideList in force (hsts_override_needs says why any grant
+ * counts), whether or not a .htaccess file is there, or NULL.  A tenant
+ * cannot leave such a directory by deleting its .htaccess.  httpd keeps
+ * one entry per directory it looked in, deepest first (where
+ * AllowOverride was never said it looks too, allowing nothing); an
+ * internal redirect starts from the original's, whose tenants' headers
+ * it carries over.  (Those entries leave override_list unset: the
+ * request's own core configuration says.) */
 static const char *hsts_tenant_dir(const request_rec *r)
 {
     const struct htaccess_result *ht;
     const core_dir_config *cd;
 
     for (ht = r->htaccess; ht; ht = ht->next) {
-        if (ht->override & OR_FILEINFO) {
+        if (ht->override & OR_ALL) {
             return ht->dir;
         }
     }
@@ -1234,7 +1246,16 @@ static void hsts_need(int what)
 }
 
 /* What an AllowOverride or AllowOverrideList line lets .htaccess files
- * say of ours. */
+ * say of ours; any grant at all counts in hsts_grants.  Not only the
+ * grants that name Header: a tenant puts a header on a response with
+ * RewriteRule [P] (a backend's header) or [H=], SetHandler and AddHandler
+ * (proxy:, cgi-script, send-as-is), Action, Options +ExecCGI (the
+ * admin's AddHandler cgi-script then runs the tenant's script), and
+ * mod_lua's hooks, which httpd accepts under every AllowOverride class;
+ * an AllowOverrideList may name any of them, or another module's
+ * directive.  Counting every grant costs at worst the admin's limits on
+ * a header in a directory opened to tenants; missing one lets a tenant
+ * past them.  ("Nonfatal=" alone opens nothing.) */
 static int hsts_override_needs(apr_pool_t *p, const ap_directive_t *d)
 {
     const char *args = d->args;
@@ -1247,6 +1268,11 @@ static int hsts_override_needs(apr_pool_t *p, const ap_directive_t *d)
         if (!*w) {
             break;
         }
+        if (!ap_cstr_casecmp(w, "None")
+            || (!list && !ap_cstr_casecmpn(w, "Nonfatal=", 9))) {
+            continue;
+        }
+        hsts_grants = 1;
         if (list) {
             need |= !ap_cstr_casecmp(w, "HSTSPolicy") ? HSTS_NEED_POLICY
                     : !ap_cstr_casecmp(w, "HSTSRedirect")
@@ -1280,6 +1306,7 @@ static int hsts_pre_config(apr_pool_t *pconf, apr_pool_t *plog,
     (void)pconf;
     (void)plog;
     hsts_needs = 0;
+    hsts_grants = 0;
     hsts_tree_needs(ptemp, ap_conftree);
     return OK;
 }
