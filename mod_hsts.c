@@ -59,8 +59,10 @@
  * and puts the header in headers_out (an entry in err_headers_out would
  * cost every response a table overlay).  A response httpd sends before
  * it chose the virtual host from the Host header (an error while reading
- * the request) takes the policy of the virtual host the client named in
- * the TLS handshake (SNI): that is the host a browser files it under.
+ * the request) takes the policy of the virtual host the client named:
+ * its Host (HTTP/2's :authority) if read, as httpd would read it, else
+ * the name in the TLS handshake (SNI).  That is the host a browser files
+ * it under.
  *
  * Files: this one is the request path and the directives; the checks and
  * reports made when the configuration is read are in src/hsts_report.c;
@@ -1252,10 +1254,12 @@ static void hsts_need(int what)
  * (proxy:, cgi-script, send-as-is), Action, Options +ExecCGI (the
  * admin's AddHandler cgi-script then runs the tenant's script), and
  * mod_lua's hooks, which httpd accepts under every AllowOverride class;
- * an AllowOverrideList may name any of them, or another module's
- * directive.  Counting every grant costs at worst the admin's limits on
- * a header in a directory opened to tenants; missing one lets a tenant
- * past them.  ("Nonfatal=" alone opens nothing.) */
+ * even RequestHeader or SetEnv can steer the admin's backend or a
+ * conditional Header line of the admin's.  An AllowOverrideList may name
+ * any of them, or another module's directive.  Counting every grant
+ * costs at worst the admin's limits on a header in a directory opened to
+ * tenants; missing one lets a tenant past them.  ("Nonfatal=" alone
+ * opens nothing.) */
 static int hsts_override_needs(apr_pool_t *p, const ap_directive_t *d)
 {
     const char *args = d->args;
