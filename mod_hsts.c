@@ -599,11 +599,6 @@ static APR_INLINE int hsts_conn_is_tls(conn_rec *c)
     return (hc && hc->tls) || hsts_conn_check_tls(c);
 }
 
-/* httpd's own test (vhost.c, matches_aliases; mod_ssl's for SNI is the
- * same): the ServerName or a ServerAlias without case, a wildcard alias
- * by ap_strcasecmp_match.  (httpd falls back to a <VirtualHost> address
- * spelled as a DNS name when no name matches; such a vhost is not told
- * apart here.) */
 /* The request as the client sent it, before any internal redirect. */
 static APR_INLINE const request_rec *hsts_original(const request_rec *r)
 {
@@ -613,6 +608,11 @@ static APR_INLINE const request_rec *hsts_original(const request_rec *r)
     return r;
 }
 
+/* httpd's own test (vhost.c, matches_aliases; mod_ssl's for SNI is the
+ * same): the ServerName or a ServerAlias without case, a wildcard alias
+ * by ap_strcasecmp_match.  (httpd falls back to a <VirtualHost> address
+ * spelled as a DNS name when no name matches; such a vhost is not told
+ * apart here.) */
 static int hsts_server_is_named(const server_rec *s, const char *name)
 {
     const char *alias;
