@@ -228,13 +228,14 @@ def test_fqdn_host_http1_early_error(httpd, host):
     assert res.status == 400 and res.sts == fqdn_want(host), res
 
 
+@pytest.mark.parametrize("big", ["X-Big: ", "Cookie: big="])
 @pytest.mark.parametrize("host", FQDN_HOSTS)
-def test_fqdn_host_h2_431(httpd, host):
+def test_fqdn_host_h2_431(httpd, host, big):
     """HTTP/2 on a connection whose handshake named the default vhost, to
-    a fully qualified :authority, with a header too large: 431."""
+    a fully qualified :authority, with a header (a cookie, as a browser
+    would send one) too large: 431."""
     want = fqdn_want(host)
-    res = coalesced(httpd, fqdn(httpd, host),
-                    ["-H", "X-Big: " + "y" * 12000])
+    res = coalesced(httpd, fqdn(httpd, host), ["-H", big + "y" * 12000])
     harness.expect_sts(res, 431, want, "h2-431")
     res = coalesced(httpd, fqdn(httpd, host))
     assert res.status == 200 and res.sts == want, res
