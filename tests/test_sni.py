@@ -246,7 +246,9 @@ def test_fqdn_host_h2_431(httpd, host, big):
 def test_absolute_uri_early_error(httpd, uri_host):
     """A request line in absolute form names the host, and httpd goes by
     it rather than by the Host header; a bad header line after it is an
-    early error for that host."""
+    early error for that host.  (trunk's HTTP/1 input filter hands over
+    no request line when the headers fail, only the headers it read: there
+    the Host is all that is known.)"""
     uri = b"https://" + fqdn(httpd, uri_host).encode() + b"/"
     res = httpd.raw(b"GET " + uri + b" HTTP/1.1\r\nHost: " + b"hsts.test"
                     + b"\r\nConnection: close\r\n\r\n",
@@ -254,7 +256,8 @@ def test_absolute_uri_early_error(httpd, uri_host):
     assert res.status == 200 and res.sts == [], res
     res = httpd.raw(b"GET " + uri + b" HTTP/1.1\r\nHost: hsts.test\r\n"
                     b"NoColon\r\n\r\n", server_hostname=harness.DOMAIN)
-    assert res.status == 400 and res.sts == [], res
+    want = [DEFAULT_POLICY] if harness.httpd_version() >= (2, 5) else []
+    assert res.status == 400 and res.sts == want, res
 
 
 def test_fqdn_host_bad_names_go_by_sni(httpd):
