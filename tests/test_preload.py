@@ -120,6 +120,10 @@ def assert_quiet(h, text):
      "header.preloadable.max_age.below_1_year", True),
     ("max-age=0; includeSubDomains; preload", "max-age=0 with preload",
      "header.preloadable.max_age.zero", True),
+    # the year is a minimum, to the second
+    ("max-age=31535999; includeSubDomains; preload",
+     "preload requires max-age of at least 31536000 (1 year), got 31535999",
+     "header.preloadable.max_age.below_1_year", True),
     ("max-age=400000000; includeSubDomains; preload",
      "more than 10 years", "header.preloadable.max_age.over_10_years",
      False),
@@ -149,8 +153,11 @@ def test_preload_in_location(h):
     assert tls_line(objs)["preload_ready"] is None, objs
 
 
-def test_preload_ready_is_quiet(h):
-    assert_quiet(h, site(h))
+@pytest.mark.parametrize("policy", [GOOD, "max-age=315360000; "
+                                    "includeSubDomains; preload"])
+def test_preload_ready_is_quiet(h, policy):
+    """One year and ten years, the bounds, are both fine."""
+    assert_quiet(h, site(h, policy=policy))
 
 
 def test_off_is_quiet(h):
