@@ -16,7 +16,9 @@
 #                   (BENCH_CONFIG_SIZES), with and without mod_hsts
 #   make dist       dist/mod_hsts-VERSION.tar.gz from the tracked files
 #   make distcheck  unpack that tarball in a scratch directory, build it and
-#                   run its unit tests (DISTCHECK=test: the whole make test)
+#                   run its unit tests (DISTCHECK=test: the whole make test);
+#                   make dist in a copy without git gives the same files
+#   make distcheck-copy  that copy check, and make deb in the copy
 #   make deb        dist/libapache2-mod-hsts_VERSION-N_ARCH.deb, built from
 #                   the tarball in build/deb (scripts/deb-check.sh proves it)
 #   make matrix     the unit tests and the whole suite against each httpd
@@ -43,17 +45,26 @@ APXS_ENV = $(addprefix -Wc$(,),$(CPPFLAGS) $(CFLAGS)) \
 VERSION := $(shell sh scripts/version.sh)
 DIST = dist/mod_hsts-$(VERSION).tar.gz
 
-SRC = mod_hsts.c src/hsts_report.c src/hsts_status.c src/hsts_json.c \
-      src/hsts_policy.c src/hsts_rollout.c src/hsts_url.c
-HDR = include/mod_hsts.h include/hsts_json.h include/hsts_policy.h \
-      include/hsts_rollout.h include/hsts_url.h include/mod_hsts_version.h
+SRC = mod_hsts.c src/hsts_report.c src/hsts_preload.c src/hsts_status.c \
+      src/hsts_json.c src/hsts_policy.c src/hsts_rollout.c src/hsts_url.c
+HDR = include/mod_hsts.h include/hsts_check.h include/hsts_preload.h \
+      include/hsts_json.h include/hsts_policy.h include/hsts_rollout.h \
+      include/hsts_url.h include/mod_hsts_version.h
 PURE = src/hsts_json.c src/hsts_policy.c src/hsts_rollout.c src/hsts_url.c
 
 MODS_AVAILABLE = /etc/apache2/mods-available
 
+# Under sudo, root is for apt-get alone (scripts/deps.sh): make test, demo
+# and deb build and run as the user who called sudo when that user owns
+# the checkout, so that it holds no root-owned files afterwards.
+AS_USER := $(shell [ "$$(id -u)" = 0 ] && [ -n "$(SUDO_USER)" ] \
+             && [ "$$(stat -c %u $(CURDIR))" = "$(SUDO_UID)" ] \
+             && echo runuser -u $(SUDO_USER) --)
+
 .PHONY: all install test unit pytest demo bench bench-config fuzz asan \
         stress valgrind matrix matrix-module clean deps-test deps-demo \
-        deps-bench deps-fuzz deps-deb deps-matrix dist distcheck deb
+        deps-bench deps-fuzz deps-deb deps-matrix dist distcheck deb \
+        deb-build distcheck-copy
 
 all: .libs/mod_hsts.so
 
@@ -103,11 +114,17 @@ DISTCHECK ?= unit
 distcheck:
 	@scripts/dist.sh check $(DISTCHECK)
 
+distcheck-copy:
+	@scripts/dist.sh check-copy deb
+
 # The package is built out of tree, from the tarball, as the orig tarball
 # of a 3.0 (quilt) source: the worktree is left as it was.
 DEB_DIR = build/deb
 
 deb: deps-deb
+	$(AS_USER) $(MAKE) deb-build
+
+deb-build:
 	@scripts/dist.sh
 	rm -rf $(DEB_DIR) && mkdir -p $(DEB_DIR)
 	cp $(DIST) $(DEB_DIR)/libapache2-mod-hsts_$(VERSION).orig.tar.gz
@@ -137,15 +154,22 @@ fuzz: deps-fuzz
 	    else echo "fuzz: no crash, no property violated"; fi; \
 	    rm -rf $$scratch; exit $$rc
 
+# The browser tests last: when npm could not fetch playwright-core they
+# fail, and the others have reported by then.  PYTEST_ARGS naming test
+# files replaces the list.
+PYTEST_FILES = $(filter-out test_browser.py,$(notdir \
+                   $(wildcard tests/test_*.py))) test_browser.py
+
 pytest: .libs/mod_hsts.so
-	cd tests && $(PYTHON) -m pytest -q -ra $(PYTEST_ARGS)
+	cd tests && $(PYTHON) -m pytest -q -ra $(PYTEST_ARGS) \
+	    $(if $(filter test_%,$(PYTEST_ARGS)),,$(PYTEST_FILES))
 
 test: deps-test
-	$(MAKE) all unit pytest
+	$(AS_USER) $(MAKE) all unit pytest
 
 demo: deps-demo
-	$(MAKE) all
-	$(PYTHON) scripts/demo.py
+	$(AS_USER) $(MAKE) all
+	$(AS_USER) $(PYTHON) scripts/demo.py
 
 # The yardstick modules: mod_hsts_floor.c, and the variants that include it.
 bench/.libs/%.so: bench/%.c bench/mod_hsts_floor.c

@@ -59,8 +59,10 @@
  * and puts the header in headers_out (an entry in err_headers_out would
  * cost every response a table overlay).  A response httpd sends before
  * it chose the virtual host from the Host header (an error while reading
- * the request) takes the policy of the virtual host the client named in
- * the TLS handshake (SNI): that is the host a browser files it under.
+ * the request) takes the policy of the virtual host the client named:
+ * its Host (HTTP/2's :authority) if read, as httpd would read it, else
+ * the name in the TLS handshake (SNI).  That is the host a browser files
+ * it under.
  *
  * Files: this one is the request path and the directives; the checks and
  * reports made when the configuration is read are in src/hsts_report.c,
@@ -140,6 +142,10 @@ static void *hsts_create_srv_conf(apr_pool_t *p, server_rec *s);
 static void *hsts_merge_srv_conf(apr_pool_t *p, void *basev, void *addv);
 static void hsts_register_hooks(apr_pool_t *p);
 static void hsts_need(int what);
+/* Whether some directory lets tenants' .htaccess files in
+ * (hsts_override_needs): then HSTSOverrideLimits needs the filter even
+ * where no HSTSPolicy is said. */
+static int hsts_grants;
 static const command_rec hsts_cmds[];
 
 AP_DECLARE_MODULE(hsts) = {
@@ -524,6 +530,10 @@ static const char *hsts_cmd_limits(cmd_parms *cmd, void *mconfig,
     lim->text = apr_pstrdup(cmd->pool, text);
     hsts_cmd_where(cmd, &lim->where);
     conf->limits = lim;
+    if (hsts_grants) {
+        /* tenants' headers are held to the limits, policy or not */
+        hsts_need(HSTS_NEED_POLICY);
+    }
     return NULL;
 }
 
@@ -591,21 +601,37 @@ static APR_INLINE int hsts_conn_is_tls(conn_rec *c)
     return (hc && hc->tls) || hsts_conn_check_tls(c);
 }
 
+/* The request as the client sent it, before any internal redirect. */
+static APR_INLINE const request_rec *hsts_original(const request_rec *r)
+{
+    while (r->prev) {
+        r = r->prev;
+    }
+    return r;
+}
+
+/* httpd's own test (vhost.c, matches_aliases; mod_ssl's for SNI is the
+ * same): the ServerName or a ServerAlias without case, a wildcard alias
+ * by ap_strcasecmp_match.  (httpd falls back to a <VirtualHost> address
+ * spelled as a DNS name when no name matches; such a vhost is not told
+ * apart here.) */
 static int hsts_server_is_named(const server_rec *s, const char *name)
 {
+    const char *alias;
     int i;
 
     if (s->server_hostname && !ap_cstr_casecmp(name, s->server_hostname)) {
         return 1;
     }
     for (i = 0; s->names && i < s->names->nelts; i++) {
-        if (!ap_cstr_casecmp(name, APR_ARRAY_IDX(s->names, i, char *))) {
+        alias = APR_ARRAY_IDX(s->names, i, const char *);
+        if (alias && !ap_cstr_casecmp(name, alias)) {
             return 1;
         }
     }
     for (i = 0; s->wild_names && i < s->wild_names->nelts; i++) {
-        if (!ap_strcasecmp_match(name, APR_ARRAY_IDX(s->wild_names, i,
-                                                     char *))) {
+        alias = APR_ARRAY_IDX(s->wild_names, i, const char *);
+        if (alias && !ap_strcasecmp_match(name, alias)) {
             return 1;
         }
     }
@@ -667,24 +693,38 @@ static server_rec *hsts_sni_server(conn_rec *c, const char **sni)
     return hc->sni.server;
 }
 
+/* Whether httpd has yet to choose the request's vhost by its host: no
+ * name at all, or an absolute request URI's host as the client sent it
+ * (read with the request line, before the headers).  httpd replaces
+ * r->hostname with its own normalised copy when it chooses
+ * (vhost.c, fix_hostname).  An internal redirect inherits the original's
+ * r->hostname: ask the original. */
+static int hsts_vhost_unchosen(const request_rec *r)
+{
+    r = hsts_original(r);
+    return !r->hostname || r->hostname == r->parsed_uri.hostname;
+}
+
 /* The vhost the client meant, for a response httpd sends before it chose
  * one from the Host (an error while reading the request, or no Host at
- * all: r->server is just the address's default).  The Host header if the
- * request got as far as that and it is a host name (HTTP/2 puts
- * :authority there, and one HTTP/2 connection serves every host its
- * certificate covers), else the name in the TLS handshake; NULL when the
- * client named none. */
-static server_rec *hsts_meant_server(request_rec *r, const char **host)
+ * all: r->server is just the address's default).  The host an absolute
+ * request URI names, else the Host header, if the request got as far as
+ * that and it is a host name (HTTP/2 puts :authority there, and one
+ * HTTP/2 connection serves every host its certificate covers), taken as
+ * httpd takes it (hsts_host_canon: "OFF.Example.:443" is example's
+ * "off.example") into buf; else the name in the TLS handshake.  NULL
+ * when the client named none. */
+static server_rec *hsts_meant_server(request_rec *r, char *buf,
+                                     const char **host)
 {
-    const char *h = apr_table_get(r->headers_in, "Host");
+    const char *h = hsts_original(r)->hostname;
 
-    if (h) {
-        const char *name = apr_pstrmemdup(r->pool, h, hsts_host_len(h));
-
-        if (hsts_host_is_valid(name)) {
-            *host = name;
-            return hsts_vhost_named(r->connection, name);
-        }
+    if (!h) {
+        h = apr_table_get(r->headers_in, "Host");
+    }
+    if (h && hsts_host_canon(buf, HSTS_HOST_BUF, h)) {
+        *host = buf;
+        return hsts_vhost_named(r->connection, buf);
     }
     return hsts_sni_server(r->connection, host);
 }
@@ -718,18 +758,22 @@ static const char *hsts_rollout_header(const hsts_rollout *ro,
 }
 
 /* The directory where tenants can act on this request: the deepest one
- * on its path whose AllowOverride lets .htaccess files set headers
- * (FileInfo, or an AllowOverrideList in force), whether or not one is
- * there, or NULL.  A tenant cannot leave such a directory by deleting
- * its .htaccess.  (httpd's cache of the .htaccess lookups does not fill
- * in its override_list: the request's own core configuration says.) */
+ * on its path whose AllowOverride grants any class, or under an
+ * AllowOverrideList in force (hsts_override_needs says why any grant
+ * counts), whether or not a .htaccess file is there, or NULL.  A tenant
+ * cannot leave such a directory by deleting its .htaccess.  httpd keeps
+ * one entry per directory it looked in, deepest first (where
+ * AllowOverride was never said it looks too, allowing nothing); an
+ * internal redirect starts from the original's, whose tenants' headers
+ * it carries over.  (Those entries leave override_list unset: the
+ * request's own core configuration says.) */
 static const char *hsts_tenant_dir(const request_rec *r)
 {
     const struct htaccess_result *ht;
     const core_dir_config *cd;
 
     for (ht = r->htaccess; ht; ht = ht->next) {
-        if (ht->override & OR_FILEINFO) {
+        if (ht->override & OR_ALL) {
             return ht->dir;
         }
     }
@@ -864,6 +908,7 @@ typedef struct {
     const char *foreign;        /* a header we did not set, if looked at */
     const char *clamped;        /* what HSTSOverrideLimits changed */
     const char *host;
+    char hostbuf[HSTS_HOST_BUF];    /* the host of an early error */
 } hsts_decision;
 
 /* The first Strict-Transport-Security value the client would see that we
@@ -883,10 +928,9 @@ static const char *hsts_foreign(const apr_table_t *first,
  * front, vouched for by the admin (hsts_post_read_request). */
 static int hsts_vouched(const request_rec *r)
 {
-    while (r->prev) {
-        r = r->prev;    /* an internal redirect: the original's word */
-    }
-    return ap_get_module_config(r->request_config, &hsts_module) != NULL;
+    /* an internal redirect: the original's word */
+    return ap_get_module_config(hsts_original(r)->request_config,
+                                &hsts_module) != NULL;
 }
 
 static void hsts_choose(request_rec *r, const apr_table_t *first,
@@ -901,8 +945,8 @@ static void hsts_choose(request_rec *r, const apr_table_t *first,
 
     d->value = d->foreign = d->clamped = NULL;
     d->host = r->hostname;
-    if (tls && !d->host) {
-        s = hsts_meant_server(r, &d->host);
+    if (tls && hsts_vhost_unchosen(r)) {
+        s = hsts_meant_server(r, d->hostbuf, &d->host);
         if (s) {
             conf = ap_get_module_config(s->lookup_defaults, &hsts_module);
         }
@@ -1206,7 +1250,18 @@ static void hsts_need(int what)
 }
 
 /* What an AllowOverride or AllowOverrideList line lets .htaccess files
- * say of ours. */
+ * say of ours; any grant at all counts in hsts_grants.  Not only the
+ * grants that name Header: a tenant puts a header on a response with
+ * RewriteRule [P] (a backend's header) or [H=], SetHandler and AddHandler
+ * (proxy:, cgi-script, send-as-is), Action, Options +ExecCGI (the
+ * admin's AddHandler cgi-script then runs the tenant's script), and
+ * mod_lua's hooks, which httpd accepts under every AllowOverride class;
+ * even RequestHeader or SetEnv can steer the admin's backend or a
+ * conditional Header line of the admin's.  An AllowOverrideList may name
+ * any of them, or another module's directive.  Counting every grant
+ * costs at worst the admin's limits on a header in a directory opened to
+ * tenants; missing one lets a tenant past them.  ("Nonfatal=" alone
+ * opens nothing.) */
 static int hsts_override_needs(apr_pool_t *p, const ap_directive_t *d)
 {
     const char *args = d->args;
@@ -1219,6 +1274,11 @@ static int hsts_override_needs(apr_pool_t *p, const ap_directive_t *d)
         if (!*w) {
             break;
         }
+        if (!ap_cstr_casecmp(w, "None")
+            || (!list && !ap_cstr_casecmpn(w, "Nonfatal=", 9))) {
+            continue;
+        }
+        hsts_grants = 1;
         if (list) {
             need |= !ap_cstr_casecmp(w, "HSTSPolicy") ? HSTS_NEED_POLICY
                     : !ap_cstr_casecmp(w, "HSTSRedirect")
@@ -1252,6 +1312,7 @@ static int hsts_pre_config(apr_pool_t *pconf, apr_pool_t *plog,
     (void)pconf;
     (void)plog;
     hsts_needs = 0;
+    hsts_grants = 0;
     hsts_tree_needs(ptemp, ap_conftree);
     return OK;
 }

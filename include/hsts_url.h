@@ -40,6 +40,17 @@ const char *hsts_url_path(const char *unparsed);
  * literal keeps its brackets). */
 size_t hsts_host_len(const char *hostport);
 
+/* Room for hsts_host_canon()'s name: 253 bytes, a final dot, the NUL. */
+#define HSTS_HOST_BUF 256
+
+/* The name in a Host header's "host[:port]" (or an absolute URI's host)
+ * as httpd's virtual host lookup compares it (vhost.c, fix_hostname):
+ * without the port, without one final dot, in lower case.  Written to
+ * buf (len bytes, HSTS_HOST_BUF is enough); returns its length, or 0
+ * when the host fails hsts_host_is_valid() or the port is not digits
+ * (httpd routes no such request to a named vhost). */
+size_t hsts_host_canon(char *buf, size_t len, const char *hostport);
+
 /* Write "https://HOST[:PORT]PATH" to buf (len bytes, always
  * NUL-terminated when len > 0) and return the length of the whole URL,
  * like snprintf: call with len 0 to size the buffer; 0 when HOST fails

@@ -105,10 +105,11 @@ typedef struct {
      * 0 until then. */
     int names_never_exempt;
     /* Not directives: set in post_config for hsts-status, never merged:
-     * whether the server speaks TLS, and the findings of the serving
-     * reading, in the order told. */
+     * whether the server speaks TLS, the findings of the serving reading
+     * in the order told, and DUMP_HSTS's preload_ready (-1: null). */
     int tls;
     hsts_found *kept, *kept_last;
+    int preload_ready;
 } hsts_srv_conf;
 
 /* src/hsts_report.c: what runs when the configuration is read.

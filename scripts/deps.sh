@@ -8,7 +8,7 @@
 #   scripts/deps.sh bench   also valgrind, wrk and h2load
 #   scripts/deps.sh fuzz    clang and its libFuzzer/sanitizer runtime
 #   scripts/deps.sh deb     what `make deb` needs: debhelper, dh_apache2
-#                           (in apache2-dev), dpkg-dev
+#                           (in apache2-dev), dpkg-dev, and git in a clone
 #   scripts/deps.sh deb-check   also lintian, for scripts/deb-check.sh
 #   scripts/deps.sh matrix  the test suite's tools, and what building
 #                           upstream httpd releases from source needs
@@ -27,7 +27,10 @@ case "$what" in
           command -v npm >/dev/null 2>&1 || pkgs="$pkgs nodejs npm" ;;
     bench) pkgs="$pkgs valgrind wrk nghttp2-client procps" ;;
     fuzz) pkgs="build-essential clang libclang-rt-dev" ;;
-    deb) pkgs="$pkgs debhelper dpkg-dev" ;;
+    # git lists a clone's files for the tarball (a copy without .git
+    # packs what is there, less what .gitignore names)
+    deb) pkgs="$pkgs debhelper dpkg-dev"
+         [ ! -e "$(dirname "$0")/../.git" ] || pkgs="$pkgs git" ;;
     deb-check) pkgs="$pkgs debhelper dpkg-dev lintian" ;;
     # PCRE1 for releases before 2.4.53, PCRE2 for the others
     matrix) pkgs="$pkgs python3-pytest python3-h2 nghttp2-client chromium
@@ -57,7 +60,11 @@ apt_install() {
     local cmd="apt-get install -y --no-install-recommends $*"
     if [ "$(id -u)" -ne 0 ]; then
         echo "deps: run this, then try again:" >&2
-        echo "    sudo apt-get update && sudo $cmd" >&2
+        if command -v sudo >/dev/null 2>&1; then
+            echo "    sudo apt-get update && sudo $cmd" >&2
+        else
+            echo "    su -c 'apt-get update && $cmd'" >&2
+        fi
         exit 1
     fi
     echo "deps: installing $*"
@@ -89,11 +96,35 @@ fi
 
 # The browser tests drive Debian's chromium with playwright-core from npm,
 # pinned in tests/browser/package-lock.json; it never downloads a browser.
-browser="$(dirname "$0")/../tests/browser"
+# When npm cannot fetch it (no route to the registry, a TLS-intercepting
+# proxy), the other tests still run: the browser tests then fail, quoting
+# npm's log.
+# Under sudo, by the user who called it when that user owns the checkout,
+# as the Makefile does: no root-owned files in it.
+top=$(cd "$(dirname "$0")/.." && pwd)
+as_user=()
+if [ "$(id -u)" -eq 0 ] && [ -n "${SUDO_USER:-}" ] \
+        && [ "$(stat -c %u "$top")" = "${SUDO_UID:-}" ]; then
+    as_user=(runuser -u "$SUDO_USER" --)
+fi
+browser="$top/tests/browser"
+npm_log="$top/build/npm-ci.log"
 if { [ "$what" = test ] || [ "$what" = matrix ]; } \
         && [ ! -d "$browser/node_modules/playwright-core" ]; then
     echo "deps: npm ci in tests/browser (playwright-core)"
-    npm ci --prefix "$browser" --no-audit --no-fund
+    "${as_user[@]}" mkdir -p "$top/build"
+    "${as_user[@]}" touch "$npm_log"
+    if "${as_user[@]}" npm ci --prefix "$browser" --no-audit --no-fund \
+            > "$npm_log" 2>&1
+    then
+        rm -f "$npm_log"
+        rmdir "$top/build" 2>/dev/null || true
+    else
+        echo "deps: npm ci failed in tests/browser; the browser tests" \
+             "will fail, the others run.  npm said (all of it in" \
+             "$npm_log):" >&2
+        grep -E "^npm (error|ERR!) [^ }]" "$npm_log" | head -n 8 >&2 || true
+    fi
 fi
 
 # dh_apache2 comes with apache2-dev on Debian 12; newer releases may ship it

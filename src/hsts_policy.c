@@ -543,7 +543,7 @@ static long hsts_small_number(const char *v, long lo, long hi)
 int hsts_redirect_parse(const char *const *args, int nargs,
                         hsts_redirect_t *out, char *err, size_t errlen)
 {
-    int i;
+    int i, seen_status = 0, seen_port = 0;
 
     memset(out, 0, sizeof(*out));
     if (nargs < 1) {
@@ -565,6 +565,11 @@ int hsts_redirect_parse(const char *const *args, int nargs,
                                HSTS_ECHO_MAX, a);
         }
         if (hsts_name_is(a, strlen(a) < 7 ? strlen(a) : 7, "status=")) {
+            if (seen_status++) {
+                return hsts_errorf(err, errlen, "repeated '%.*s' (status= "
+                                   "given more than once)", HSTS_ECHO_MAX,
+                                   a);
+            }
             n = hsts_small_number(a + 7, 300, 308);
             if (n != 301 && n != 302 && n != 307 && n != 308) {
                 return hsts_errorf(err, errlen, "bad '%.*s' (status is 301, "
@@ -573,6 +578,11 @@ int hsts_redirect_parse(const char *const *args, int nargs,
             out->status = (int)n;
         }
         else if (hsts_name_is(a, strlen(a) < 5 ? strlen(a) : 5, "port=")) {
+            if (seen_port++) {
+                return hsts_errorf(err, errlen, "repeated '%.*s' (port= "
+                                   "given more than once)", HSTS_ECHO_MAX,
+                                   a);
+            }
             n = hsts_small_number(a + 5, 1, 65535);
             if (n < 0) {
                 return hsts_errorf(err, errlen, "bad '%.*s' (port is "

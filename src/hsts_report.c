@@ -20,8 +20,9 @@
  *
  * Hosting configurations have tens of thousands of virtual hosts, so
  * every pass here is linear in vhosts and names: the TLS state of every
- * server comes from one walk of the config tree, the preload twins from
- * one index of the plain-HTTP vhosts' names, and the startup log names
+ * server comes from one walk of the config tree, the vhosts that answer
+ * a preload domain from one index of names per address
+ * (src/hsts_preload.c), and the startup log names
  * the first few findings of each kind and counts the rest, which
  * DUMP_HSTS lists in full, one line per vhost, written as it is made.
  */
@@ -29,7 +30,8 @@
 #include "mod_hsts_version.h"
 #include "hsts_json.h"
 #include "hsts_url.h"
-#include "mod_hsts.h"
+#include "hsts_check.h"
+#include "hsts_preload.h"
 #include "ap_listen.h"
 #include "apr_lib.h"
 
@@ -93,12 +95,12 @@ typedef struct {
     hsts_tls_said said;
 } hsts_tls_vhost;
 
-typedef struct {
+struct hsts_tls_map {
     apr_pool_t *p;
     apr_hash_t *vhosts;             /* hsts_vhost_key -> hsts_tls_vhost */
     hsts_tls_said main;
     apr_array_header_t *tls_ports;  /* TLSEngine ports, apr_port_t */
-} hsts_tls_map;
+};
 
 /* A one-word argument as httpd hands it to the directive (unquoted by
  * ap_getword_conf), compared as the TLS modules compare it. */
@@ -217,166 +219,7 @@ static int hsts_vhost_is_tls(const hsts_tls_map *m, server_rec *s)
     return 0;
 }
 
-/* -- the plain-HTTP twins of preload vhosts ---------------------------- */
-
-/* Every name of every server that does not speak TLS, lower-cased, with
- * whether some server carrying it says HSTSRedirect on.  Hosting configs
- * write exact names and "*.domain" aliases: those are hashed (the latter
- * by what follows the star, so a name is looked up once per character);
- * any other wildcard is kept in a list, matched as httpd matches it. */
-typedef struct {
-    int redirect;
-} hsts_twin;
-
-typedef struct {
-    const char *pattern;
-    int redirect;
-} hsts_twin_pattern;
-
-typedef struct {
-    apr_hash_t *names;
-    apr_hash_t *star_suffixes;
-    apr_array_header_t *patterns;
-} hsts_twins;
-
-static const char *hsts_lower(apr_pool_t *p, const char *name)
-{
-    const char *c;
-    char *copy;
-
-    for (c = name; *c && !apr_isupper(*c); c++) {
-        continue;
-    }
-    if (!*c) {
-        return name;
-    }
-    copy = apr_pstrdup(p, name);
-    ap_str_tolower(copy);
-    return copy;
-}
-
-static void hsts_twin_add(apr_pool_t *p, apr_hash_t *h, const char *key,
-                          int redirect)
-{
-    hsts_twin *t = apr_hash_get(h, key, APR_HASH_KEY_STRING);
-
-    if (!t) {
-        t = apr_pcalloc(p, sizeof(*t));
-        apr_hash_set(h, key, APR_HASH_KEY_STRING, t);
-    }
-    t->redirect |= redirect;
-}
-
-static hsts_twins *hsts_twins_make(apr_pool_t *p, const hsts_tls_map *tls,
-                                   server_rec *main)
-{
-    hsts_twins *tw = apr_palloc(p, sizeof(*tw));
-    server_rec *t;
-    int i;
-
-    tw->names = apr_hash_make(p);
-    tw->star_suffixes = apr_hash_make(p);
-    tw->patterns = apr_array_make(p, 4, sizeof(hsts_twin_pattern));
-    for (t = main; t; t = t->next) {
-        const hsts_dir_conf *dc = ap_get_module_config(t->lookup_defaults,
-                                                       &hsts_module);
-        int redirect = dc && dc->redirect && dc->redirect->args.on;
-
-        if (hsts_vhost_is_tls(tls, t)) {
-            continue;
-        }
-        if (t->server_hostname) {
-            hsts_twin_add(p, tw->names, hsts_lower(p, t->server_hostname),
-                          redirect);
-        }
-        for (i = 0; t->names && i < t->names->nelts; i++) {
-            hsts_twin_add(p, tw->names,
-                          hsts_lower(p, APR_ARRAY_IDX(t->names, i,
-                                                      const char *)),
-                          redirect);
-        }
-        for (i = 0; t->wild_names && i < t->wild_names->nelts; i++) {
-            const char *w = hsts_lower(p, APR_ARRAY_IDX(t->wild_names, i,
-                                                        const char *));
-
-            if (w[0] == '*' && !strpbrk(w + 1, "*?")) {
-                hsts_twin_add(p, tw->star_suffixes, w + 1, redirect);
-            }
-            else {
-                hsts_twin_pattern *tp = apr_array_push(tw->patterns);
-
-                tp->pattern = w;
-                tp->redirect = redirect;
-            }
-        }
-    }
-    return tw;
-}
-
-#define HSTS_TWIN_NONE     0
-#define HSTS_TWIN_PLAIN    1
-#define HSTS_TWIN_REDIRECT 2
-
-/* Whether a server that does not speak TLS answers for `name`, and
- * whether one of those says HSTSRedirect on. */
-static int hsts_twin_of(apr_pool_t *p, const hsts_twins *tw,
-                        const char *name)
-{
-    const char *lname = hsts_lower(p, name), *c;
-    const hsts_twin *t = apr_hash_get(tw->names, lname, APR_HASH_KEY_STRING);
-    int redirect = t && t->redirect, found = t != NULL, i;
-
-    for (c = lname; !redirect && apr_hash_count(tw->star_suffixes); c++) {
-        if ((t = apr_hash_get(tw->star_suffixes, c, APR_HASH_KEY_STRING))) {
-            found = 1;
-            redirect |= t->redirect;
-        }
-        if (!*c) {
-            break;
-        }
-    }
-    for (i = 0; !redirect && i < tw->patterns->nelts; i++) {
-        const hsts_twin_pattern *tp = &APR_ARRAY_IDX(tw->patterns, i,
-                                                     hsts_twin_pattern);
-
-        if (!ap_strcasecmp_match(lname, tp->pattern)) {
-            found = 1;
-            redirect |= tp->redirect;
-        }
-    }
-    return redirect ? HSTS_TWIN_REDIRECT : found ? HSTS_TWIN_PLAIN
-                                                 : HSTS_TWIN_NONE;
-}
-
 /* -- findings ---------------------------------------------------------- */
-
-/* How many findings of one kind were seen, for the summary line. */
-typedef struct {
-    const char *kind;
-    int level;                  /* HSTS_PROBLEM, HSTS_HINT, HSTS_WARNING */
-    int count;
-} hsts_tally;
-
-#define HSTS_KINDS_MAX 16
-
-typedef struct {
-    apr_pool_t *pool;           /* lives as long as the check */
-    apr_pool_t *p;              /* scratch: per line when dumping */
-    server_rec *main;
-    hsts_tls_map *tls;          /* made when first needed */
-    hsts_twins *twins;          /* likewise */
-    int mode;
-    int problems;
-    hsts_tally tallies[HSTS_KINDS_MAX];
-    int kinds;
-    hsts_json *out;             /* DUMP_HSTS: findings go there, not to
-                                 * the log */
-    apr_pool_t *keep;           /* the serving reading: every finding is
-                                 * also kept for hsts-status, from here */
-    int log_this;               /* hsts_tell: the finding is logged */
-    int quiet;                  /* count, say nothing: hsts_report() */
-    int notices;                /* say where each roll-out stands */
-} hsts_check;
 
 static void hsts_check_init(hsts_check *ck, apr_pool_t *pool,
                             server_rec *main)
@@ -392,7 +235,7 @@ static void hsts_check_init(hsts_check *ck, apr_pool_t *pool,
     ck->log_this = 1;
 }
 
-static int hsts_is_tls(hsts_check *ck, server_rec *s)
+int hsts_is_tls(hsts_check *ck, server_rec *s)
 {
     if (!ck->tls) {
         ck->tls = apr_palloc(ck->pool, sizeof(*ck->tls));
@@ -400,10 +243,6 @@ static int hsts_is_tls(hsts_check *ck, server_rec *s)
     }
     return hsts_vhost_is_tls(ck->tls, s);
 }
-
-#define HSTS_PROBLEM 0
-#define HSTS_HINT    1
-#define HSTS_WARNING 2
 
 static const char *const hsts_level_names[] = { "problem", "hint",
                                                 "warning" };
@@ -423,7 +262,7 @@ static const char *hsts_log_prefix(int level)
 /* Counts a finding; non-zero when it is to be told in full: always in
  * DUMP_HSTS and when kept for hsts-status, in the log for the first
  * HSTS_LOG_FIRST of its kind. */
-static int hsts_tell(hsts_check *ck, const char *kind, int level)
+int hsts_tell(hsts_check *ck, const char *kind, int level)
 {
     int i;
 
@@ -452,14 +291,12 @@ static int hsts_tell(hsts_check *ck, const char *kind, int level)
 
 /* One finding as a JSON object: DUMP_HSTS and hsts-status alike. */
 static void hsts_json_finding(hsts_json *j, const char *kind, int level,
-                              const char *code, const char *text)
+                              const char *text)
 {
     hsts_json_object(j);
     hsts_json_kstr(j, "kind", kind);
     hsts_json_kstr(j, "level", hsts_level_names[level]);
-    if (code) {
-        hsts_json_kstr(j, "code", code);
-    }
+    hsts_json_kstr(j, "code", hsts_preload_code(kind));
     hsts_json_kstr(j, "text", text);
     hsts_json_end(j);
 }
@@ -470,7 +307,6 @@ static void hsts_json_finding(hsts_json *j, const char *kind, int level,
 struct hsts_found {
     hsts_found *next;
     const char *kind;           /* a literal of the module's */
-    const char *code;           /* likewise, or NULL */
     const char *text;
     int level;
 };
@@ -486,7 +322,6 @@ static void hsts_keep(hsts_check *ck, const server_rec *s, const char *kind,
 
     k->next = NULL;
     k->kind = kind;
-    k->code = NULL;
     k->text = apr_pstrdup(ck->keep, text);
     k->level = level;
     if (sc->kept_last) {
@@ -501,24 +336,30 @@ static void hsts_keep(hsts_check *ck, const server_rec *s, const char *kind,
 
 /* A finding told in full: a log line (`where` says which vhost or
  * section), or an object of the current DUMP_HSTS line's "findings";
- * on the serving reading, kept for hsts-status as well. */
-static void hsts_say(hsts_check *ck, const server_rec *s, const char *kind,
-                     int level, const char *where, const char *text)
+ * on the serving reading, kept for hsts-status as well.  The log line
+ * ends with the preload checker's issue code, which JSON has in a field
+ * of its own. */
+void hsts_say(hsts_check *ck, const server_rec *s, const char *kind,
+              int level, const char *where, const char *text)
 {
     if (ck->quiet) {
         return;
     }
     if (ck->out) {
-        hsts_json_finding(ck->out, kind, level, NULL, text);
+        hsts_json_finding(ck->out, kind, level, text);
         return;
     }
     if (ck->keep) {
         hsts_keep(ck, s, kind, level, text);
     }
     if (ck->log_this) {
+        const char *code = hsts_preload_code(kind);
+
         ap_log_error(APLOG_MARK, hsts_log_level(ck, level), 0, s,
-                     "%s%s%s%s", hsts_log_prefix(level), where ? where : "",
-                     where ? ": " : "", text);
+                     "%s%s%s%s%s%s%s", hsts_log_prefix(level),
+                     where ? where : "", where ? ": " : "", text,
+                     code ? " [hstspreload: " : "", code ? code : "",
+                     code ? "]" : "");
     }
 }
 
@@ -692,17 +533,6 @@ static void hsts_check_section(hsts_check *ck, const hsts_section *hs)
 
 /* -- virtual hosts ----------------------------------------------------- */
 
-static const char *hsts_rule_where(hsts_check *ck, const server_rec *s,
-                                   const hsts_rule *rule)
-{
-    if (ck->out) {
-        return NULL;
-    }
-    return apr_psprintf(ck->p, "%s, HSTSPolicy at %s:%d",
-                        hsts_vhost_name(ck->p, s), rule->where.file,
-                        rule->where.line);
-}
-
 /* HSTSRedirect sends a client whose Host does not name the vhost to the
  * ServerName, and redirects nobody if that is no host name a URL can
  * hold (an IDN written in Unicode, say): say so now, not per request. */
@@ -733,46 +563,13 @@ static void hsts_check_redirect(hsts_check *ck, server_rec *s)
 static void hsts_check_vhost(hsts_check *ck, server_rec *s)
 {
     const hsts_rule *rule = hsts_server_rule(s);
-    hsts_finding_t findings[HSTS_FINDINGS_MAX];
-    const char *kind;
-    int twin, n, i;
 
     hsts_check_redirect(ck, s);
     if (ck->mode == HSTS_PRELOAD_OFF || !rule || !rule->header
         || !rule->policy.preload) {
         return;
     }
-    n = hsts_preload_findings(&rule->policy, findings);
-    for (i = 0; i < n; i++) {
-        int level = findings[i].problem ? HSTS_PROBLEM : HSTS_HINT;
-
-        if (hsts_tell(ck, findings[i].kind, level)) {
-            hsts_say(ck, s, findings[i].kind, level,
-                     hsts_rule_where(ck, s, rule), findings[i].text);
-        }
-    }
-    if (!s->server_hostname || !hsts_is_tls(ck, s)) {
-        return;
-    }
-    if (!ck->twins) {
-        ck->twins = hsts_twins_make(ck->pool, ck->tls, ck->main);
-    }
-    twin = hsts_twin_of(ck->p, ck->twins, s->server_hostname);
-    if (twin == HSTS_TWIN_REDIRECT) {
-        return;
-    }
-    kind = twin ? "preload-twin-no-redirect" : "preload-no-twin";
-    if (hsts_tell(ck, kind, HSTS_HINT)) {
-        hsts_say(ck, s, kind, HSTS_HINT, hsts_rule_where(ck, s, rule),
-                 apr_psprintf(ck->p, "%s: the preload list needs http://%s/ "
-                              "to redirect to https://%s/ first (same "
-                              "host); add HSTSRedirect on to the plain-HTTP "
-                              "vhost (a mod_rewrite redirect is fine too if "
-                              "you have one)", twin ? "no HSTSRedirect on in "
-                              "its plain-HTTP twin" : "no plain-HTTP vhost "
-                              "with this ServerName", s->server_hostname,
-                              s->server_hostname));
-    }
+    hsts_preload_check(ck, s, rule);
 }
 
 /* -- when and where the findings are told ------------------------------
@@ -866,6 +663,16 @@ static int hsts_first_reading_tells(apr_pool_t *p)
 
 static void hsts_report_rollouts(hsts_check *ck, long long now);
 
+/* A vhost the list's checker would take, as far as the configuration
+ * tells (`clean`: its check found no problem): -1 where nothing was
+ * checked. */
+static int hsts_preload_ready(const hsts_check *ck, const hsts_rule *rule,
+                              int clean)
+{
+    return ck->mode == HSTS_PRELOAD_OFF || !rule || !rule->header
+           || !rule->policy.preload ? -1 : clean;
+}
+
 static void hsts_report_run(hsts_check *ck, const apr_array_header_t *sect,
                             long long now)
 {
@@ -876,7 +683,15 @@ static void hsts_report_run(hsts_check *ck, const apr_array_header_t *sect,
         hsts_check_section(ck, &APR_ARRAY_IDX(sect, i, hsts_section));
     }
     for (v = ck->main; v; v = v->next) {
+        hsts_srv_conf *sc = ap_get_module_config(v->module_config,
+                                                 &hsts_module);
+        int problems = ck->problems;
+
         hsts_check_vhost(ck, v);
+        if (ck->keep) {
+            sc->preload_ready = hsts_preload_ready(ck, hsts_server_rule(v),
+                                                   ck->problems == problems);
+        }
     }
     hsts_report_rollouts(ck, now);
     hsts_say_rest(ck);
@@ -1188,6 +1003,7 @@ static void hsts_put_vhost(hsts_json *j, const hsts_view *v, server_rec *s)
                                                    &hsts_module);
     const hsts_rule *rule = dc ? dc->rule : NULL;
     const hsts_found *k;
+    int problems, ready;
 
     hsts_json_object(j);
     hsts_json_kstr(j, "type", "vhost");
@@ -1221,18 +1037,29 @@ static void hsts_put_vhost(hsts_json *j, const hsts_view *v, server_rec *s)
     hsts_json_key(j, "findings");
     hsts_json_array(j);
     if (v->ck) {
+        problems = v->ck->problems;
         hsts_check_vhost(v->ck, s);
         if (sc->rollout && (!rule || !rule->header)) {
             hsts_say(v->ck, s, "rollout-no-policy", HSTS_WARNING, NULL,
                      "HSTSRollout has no HSTSPolicy to roll out to");
         }
+        ready = hsts_preload_ready(v->ck, rule,
+                                   v->ck->problems == problems);
     }
     else {
         for (k = sc->kept; k; k = k->next) {
-            hsts_json_finding(j, k->kind, k->level, k->code, k->text);
+            hsts_json_finding(j, k->kind, k->level, k->text);
         }
+        ready = sc->preload_ready;
     }
     hsts_json_end(j);
+    hsts_json_key(j, "preload_ready");
+    if (ready < 0) {
+        hsts_json_null(j);
+    }
+    else {
+        hsts_json_bool(j, ready);
+    }
     hsts_json_end(j);
 }
 
@@ -1457,6 +1284,7 @@ int hsts_post_config(apr_pool_t *pconf, apr_pool_t *plog,
         const hsts_rule *rule = hsts_server_rule(v);
 
         sc->kept = sc->kept_last = NULL;
+        sc->preload_ready = -1;
         sc->tls = serving && hsts_is_tls(&ck, v);
         hsts_status_servers++;
         hsts_status_policies += rule && rule->header != NULL;

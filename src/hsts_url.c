@@ -115,6 +115,46 @@ size_t hsts_host_len(const char *hostport)
     return strcspn(hostport, ":");
 }
 
+/* A port as apr_parse_addr_port takes it: 1-65535 in digits; else 0. */
+static long hsts_port(const char *s)
+{
+    long n = 0;
+
+    for (; *s; s++) {
+        if (*s < '0' || *s > '9' || (n = n * 10 + (*s - '0')) > 65535) {
+            return 0;
+        }
+    }
+    return n;
+}
+
+size_t hsts_host_canon(char *buf, size_t len, const char *hostport)
+{
+    size_t n = hsts_host_len(hostport), i;
+    const char *port = hostport + n;
+
+    if (n == 0 || n >= len) {
+        return 0;
+    }
+    if (*port && (*port != ':' || hsts_port(port + 1) == 0)) {
+        return 0;   /* apr_parse_addr_port refuses it: a 400 */
+    }
+    memcpy(buf, hostport, n);
+    buf[n] = '\0';
+    if (!hsts_host_is_valid(buf)) {
+        return 0;
+    }
+    if (buf[0] != '[' && !strchr(buf, ':') && buf[n - 1] == '.') {
+        buf[--n] = '\0';
+    }
+    for (i = 0; i < n; i++) {
+        if (buf[i] >= 'A' && buf[i] <= 'Z') {
+            buf[i] = (char)(buf[i] - 'A' + 'a');
+        }
+    }
+    return n;
+}
+
 /* Bytes that stand for themselves in a URI path or query (RFC 3986:
  * unreserved, sub-delims, ':', '@', '/', '?'); '%' is looked at apart. */
 static int hsts_uri_keeps(unsigned char c)

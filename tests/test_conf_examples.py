@@ -1,6 +1,8 @@
 """The shipped conf/ files are real configuration: each one passes
 apachectl -t with the module (certificate paths pointed at the test CA's,
-ports at free ones), and hsts.conf's commented directives are valid."""
+ports at free ones), and without it (the module disabled or removed: an
+`apt remove` reloads httpd with the admin's files still in place), and
+hsts.conf's commented directives are valid."""
 
 import glob
 import os
@@ -14,11 +16,16 @@ CONF = os.path.join(harness.REPO, "conf")
 EXAMPLES = sorted(p for p in glob.glob(os.path.join(CONF, "*.conf")))
 
 
-def adapt(h, text):
+def adapt(h, text, preload=False):
     text = re.sub(r"SSLCertificateFile\s+\S+",
                   "SSLCertificateFile %s" % h.pki.cert, text)
     text = re.sub(r"SSLCertificateKeyFile\s+\S+",
                   "SSLCertificateKeyFile %s" % h.pki.key, text)
+    if preload:
+        # the list's checker asks ports 80 and 443: only read, never
+        # started, so nothing binds them
+        return ("Listen 127.0.0.1:80\nListen 127.0.0.1:443\n"
+                + text.replace("*:", "127.0.0.1:"))
     text = text.replace("*:443", "127.0.0.1:%d" % h.tls_port)
     text = text.replace("${APACHE_LOG_DIR}", h.dir)
     return text.replace("*:80", "127.0.0.1:%d" % h.plain_port)
@@ -28,12 +35,79 @@ def adapt(h, text):
 def test_example_passes_config_test(server_factory, path):
     h = server_factory("conf")
     with open(path) as f:
-        text = adapt(h, f.read())
+        text = adapt(h, f.read(),
+                     os.path.basename(path) == "preload-ready.conf")
     rc, out = h.check_config(h.base_conf() + text)
     assert rc == 0, out
     assert "Syntax OK" in out, out
     if os.path.basename(path) == "preload-ready.conf":
         assert "HSTSPreloadCheck" not in out, out
+
+
+def unwrap(text):
+    """`text` without its <IfModule hsts_module> lines and their closing
+    tags: what the recipes would be without the guard."""
+    out, closing = [], []
+    for line in text.splitlines():
+        if line.strip() == "<IfModule hsts_module>":
+            closing.append(line[:len(line) - len(line.lstrip())]
+                           + "</IfModule>")
+            continue
+        if closing and line.rstrip() == closing[-1]:
+            closing.pop()
+            continue
+        out.append(line)
+    return "\n".join(out) + "\n"
+
+
+def without_module(h, text):
+    return h.check_config(h.base_conf(hsts=False, log_level="warn") + text)
+
+
+@pytest.mark.parametrize("path", EXAMPLES, ids=os.path.basename)
+def test_example_loads_without_module(server_factory, path):
+    """Every HSTS directive of a recipe sits in <IfModule hsts_module>: the
+    file passes apachectl -t with no mod_hsts loaded.  Where it has live
+    directives, the same file unwrapped fails there, so the check above
+    is not vacuous."""
+    h = server_factory("conf-nomod")
+    with open(path) as f:
+        text = adapt(h, f.read())
+    rc, out = without_module(h, text)
+    assert rc == 0 and "Syntax OK" in out, out
+    if re.search(r"^\s*HSTS\w+", text, flags=re.M):
+        rc, out = without_module(h, unwrap(text))
+        assert rc != 0 and "Invalid command 'HSTS" in out, out
+
+
+@pytest.mark.parametrize("hsts", [True, False], ids=["module", "no-module"])
+def test_tenant_htaccess_guarded(server_factory, hsts):
+    """shared-hosting.conf's AllowOverrideList lets a tenant guard the
+    .htaccess lines with <IfModule hsts_module>: with the module they
+    apply, without it the directory is still served (an unguarded
+    HSTSPolicy would answer 500)."""
+    with open(os.path.join(CONF, "shared-hosting.conf")) as f:
+        allow = re.search(r"^\s*(AllowOverrideList .*)$", f.read(),
+                          flags=re.M).group(1)
+    h = server_factory("conf-tenant")
+    h.write("t/index.html", "tenant\n")
+    h.write("t/.htaccess", '<IfModule hsts_module>\n'
+            '    HSTSPolicy "max-age=600"\n</IfModule>\n')
+    h.write("u/index.html", "tenant\n")
+    h.write("u/.htaccess", 'HSTSPolicy "max-age=600"\n')
+    dirs = "".join('<Directory "%s/%s">\n    AllowOverride None\n    %s\n'
+                   "</Directory>\n" % (h.docroot, d, allow) for d in "tu")
+    base = (h.base_conf() if hsts
+            else h.base_conf(hsts=False, log_level="warn"))
+    h.configure(base + h.tls_vhost(dirs))
+    h.start()
+    res = h.curl("/t/")
+    assert res.status == 200, res
+    assert res.sts == (["max-age=600"] if hsts else []), res
+    if not hsts:
+        h.allowed.append(r"\[core:alert\].*/u/\.htaccess: Invalid command "
+                         r"'HSTSPolicy'")
+        assert h.curl("/u/").status == 500
 
 
 def test_hsts_conf_commented_directives_are_valid(server_factory):

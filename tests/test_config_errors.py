@@ -59,6 +59,13 @@ BAD = [
     ("HSTSRedirect on code=301", "HSTSRedirect: unknown argument "
      "'code=301'"),
     ("HSTSRedirect off status=301", "'status=301' makes no sense with off"),
+    # each option once: the last of two would win unseen
+    ("HSTSRedirect on status=301 status=307", "HSTSRedirect: repeated "
+     "'status=307' (status= given more than once)"),
+    ("HSTSRedirect on port=8443 status=308 PORT=443", "HSTSRedirect: "
+     "repeated 'PORT=443' (port= given more than once)"),
+    ("HSTSRedirect on status=301 port=8443 status=301", "repeated "
+     "'status=301'"),
 ]
 
 

@@ -282,7 +282,9 @@ def test_rollout_in_dump_while_ramping(server_factory):
 
 def test_dump_addresses_once_as_written(server_factory):
     """httpd resolves `*` to an IPv4 and an IPv6 wildcard, a name to each
-    of its addresses: the dump lists each address as written, once."""
+    of its addresses: the dump lists each address as written, once.
+    127.1 is written otherwise than the 127.0.0.1 it resolves to, without
+    a resolver (no /etc/hosts needed, unlike localhost)."""
     h = server_factory("dump-addr")
     other = harness.free_ports(1)[0]
     h.configure(h.base_conf(extra="Listen 127.0.0.1:%d\n" % other)
@@ -290,7 +292,7 @@ def test_dump_addresses_once_as_written(server_factory):
 <VirtualHost *:{p}>
     ServerName star.test
 </VirtualHost>
-<VirtualHost localhost:{p} 127.0.0.1:{o} *:{p} 127.0.0.1:{o}>
+<VirtualHost 127.1:{p} 127.0.0.1:{o} *:{p} 127.0.0.1:{o}>
     ServerName many.test
 </VirtualHost>
 """.format(p=h.plain_port, o=other))
@@ -300,7 +302,7 @@ def test_dump_addresses_once_as_written(server_factory):
     assert vhosts["star.test"]["addresses"] == [
         {"host": "*", "port": h.plain_port}], out
     assert vhosts["many.test"]["addresses"] == [
-        {"host": "localhost", "port": h.plain_port},
+        {"host": "127.1", "port": h.plain_port},
         {"host": "127.0.0.1", "port": other},
         {"host": "*", "port": h.plain_port}], out
 
@@ -331,9 +333,12 @@ def test_dump_schema_unset_and_findings(server_factory):
     assert set(tls["policy"]) >= {"file", "line", "source"}
     kinds = {f["kind"]: f for f in tls["findings"]}
     assert set(kinds) == {"preload-include-subdomains",
-                          "preload-twin-no-redirect"}, tls["findings"]
+                          "preload-no-port-80"}, tls["findings"]
     assert kinds["preload-include-subdomains"]["level"] == "problem"
-    assert kinds["preload-twin-no-redirect"]["level"] == "hint"
+    assert kinds["preload-include-subdomains"]["code"] == \
+        "header.preloadable.include_sub_domains.missing"
+    assert kinds["preload-no-port-80"]["level"] == "hint"
+    assert tls["preload_ready"] is False, tls
     assert kinds["preload-include-subdomains"]["text"] == \
         "preload requires includeSubDomains"
     shop = [o for o in objs if o["type"] == "section"][0]

@@ -191,3 +191,80 @@ def test_http1_bad_header_goes_by_host(httpd):
     res = httpd.raw(b"GET / HTTP/1.1\r\nHost: evil?.short.other.test\r\n"
                     b"NoColon\r\n\r\n", server_hostname="off.other.test")
     assert res.status == 400 and res.sts == [], res
+
+
+# A fully qualified Host, in any case, with or without a port: httpd
+# drops the final dot, the case and the port before it looks the vhost up
+# (vhost.c, fix_hostname), so "OFF.Other.Test.:443" is off.other.test's.
+# An early error for it goes by that vhost too, not by the default.
+FQDN_HOSTS = ["off.other.test.", "OFF.Other.Test.", "off.other.test.:%d",
+              "Tiny-7.Other.Test.", "short.other.test.:%d"]
+
+
+def fqdn(httpd, host):
+    return host % httpd.tls_port if "%d" in host else host
+
+
+def fqdn_want(host):
+    name = host.split(":")[0].rstrip(".").lower()
+    return {"off.other.test": [], "tiny-7.other.test": ["max-age=300"],
+            "short.other.test": ["max-age=300"]}[name]
+
+
+@pytest.mark.parametrize("host", FQDN_HOSTS)
+def test_fqdn_host_read_request(httpd, host):
+    """The control: a request httpd reads to the end goes to the vhost the
+    name selects, and carries its policy."""
+    res = httpd.raw(b"GET / HTTP/1.1\r\nHost: " + fqdn(httpd, host).encode()
+                    + b"\r\nConnection: close\r\n\r\n",
+                    server_hostname=harness.DOMAIN)
+    assert res.status == 200 and res.sts == fqdn_want(host), res
+
+
+@pytest.mark.parametrize("host", FQDN_HOSTS)
+def test_fqdn_host_http1_early_error(httpd, host):
+    res = httpd.raw(b"GET / HTTP/1.1\r\nHost: " + fqdn(httpd, host).encode()
+                    + b"\r\nNoColon\r\n\r\n", server_hostname=harness.DOMAIN)
+    assert res.status == 400 and res.sts == fqdn_want(host), res
+
+
+@pytest.mark.parametrize("big", ["X-Big: ", "Cookie: big="])
+@pytest.mark.parametrize("host", FQDN_HOSTS)
+def test_fqdn_host_h2_431(httpd, host, big):
+    """HTTP/2 on a connection whose handshake named the default vhost, to
+    a fully qualified :authority, with a header (a cookie, as a browser
+    would send one) too large: 431."""
+    want = fqdn_want(host)
+    res = coalesced(httpd, fqdn(httpd, host), ["-H", big + "y" * 12000])
+    harness.expect_sts(res, 431, want, "h2-431")
+    res = coalesced(httpd, fqdn(httpd, host))
+    assert res.status == 200 and res.sts == want, res
+
+
+@pytest.mark.parametrize("uri_host", ["off.other.test.", "OFF.other.TEST",
+                                      "off.other.test.:%d"])
+def test_absolute_uri_early_error(httpd, uri_host):
+    """A request line in absolute form names the host, and httpd goes by
+    it rather than by the Host header; a bad header line after it is an
+    early error for that host.  (trunk's HTTP/1 input filter hands over
+    no request line when the headers fail, only the headers it read: there
+    the Host is all that is known.)"""
+    uri = b"https://" + fqdn(httpd, uri_host).encode() + b"/"
+    res = httpd.raw(b"GET " + uri + b" HTTP/1.1\r\nHost: " + b"hsts.test"
+                    + b"\r\nConnection: close\r\n\r\n",
+                    server_hostname=harness.DOMAIN)
+    assert res.status == 200 and res.sts == [], res
+    res = httpd.raw(b"GET " + uri + b" HTTP/1.1\r\nHost: hsts.test\r\n"
+                    b"NoColon\r\n\r\n", server_hostname=harness.DOMAIN)
+    want = [DEFAULT_POLICY] if harness.httpd_version() >= (2, 5) else []
+    assert res.status == 400 and res.sts == want, res
+
+
+def test_fqdn_host_bad_names_go_by_sni(httpd):
+    """Two final dots, or an empty label, name no host httpd would route:
+    the handshake's name counts."""
+    for host in (b"off.other.test..", b".off.other.test", b"."):
+        res = httpd.raw(b"GET / HTTP/1.1\r\nHost: " + host
+                        + b"\r\nNoColon\r\n\r\n",
+                        server_hostname="short.other.test")
+        assert res.status == 400 and res.sts == ["max-age=300"], (host, res)

@@ -1,5 +1,5 @@
 """The startup log at hosting scale: of each kind of finding (a preload
-rule, a missing twin, a path opt-out, a roll-out's state) the first five
+rule, no port 80 for the checker, a path opt-out, a roll-out's state) the first five
 vhosts are named and the rest counted in one line that points to
 DUMP_HSTS, which lists every one; HSTSPreloadCheck strict still refuses
 to start, naming how many problems there are."""
@@ -50,20 +50,21 @@ def test_hints_named_then_counted(h):
     rc, out = h.check_config(many(h, 'HSTSPolicy "%s"' % GOOD))
     assert rc == 0, out
     hints = lines_with(out, "HSTSPreloadCheck: hint:")
-    named = [l for l in hints if "no plain-HTTP vhost" in l]
+    named = [l for l in hints if "does not listen on port 80" in l]
     assert len(named) == FIRST, out
     rest = [l for l in hints if "more like the above" in l]
     assert len(rest) == 1 and len(hints) == FIRST + 1, out
-    assert "%d more like the above (preload-no-twin)" % (N - FIRST) \
+    assert "%d more like the above (preload-no-port-80)" % (N - FIRST) \
         in rest[0] and "DUMP_HSTS" in rest[0], out
     # the full list
     rc, objs, out = h.dump_hsts()
     assert rc == 0, out
-    listed = findings(objs, "preload-no-twin")
+    listed = findings(objs, "preload-no-port-80")
     assert sorted(o["server_name"] for o in listed) \
         == sorted(names(i) for i in range(N)), out
     f = [f for f in listed[0]["findings"]][0]
-    assert f["level"] == "hint" and "no plain-HTTP vhost" in f["text"], f
+    assert f["level"] == "hint" and "does not listen on port 80" \
+        in f["text"], f
 
 
 def test_few_are_all_named(h):

@@ -33,7 +33,7 @@ RAMP_TARGET = "max-age=31536000; includeSubDomains"
 PRELOAD = "max-age=31536000; includeSubDomains; preload"
 
 ALLOWED = [
-    r"HSTSPreloadCheck: hint: ",              # preload.hsts.test has no twin
+    r"HSTSPreloadCheck: hint: ",              # preload.hsts.test: no port 80
     r"HSTSRollout has no HSTSPolicy",         # lost.hsts.test
     r"AH01630: client denied by server configuration",   # Require
     r"\[hsts:error\].*hsts-status refused",   # the tenant rule
@@ -254,9 +254,15 @@ def test_vhost_fields(httpd):
 
     pre = v[("preload.hsts.test", True)]
     assert pre["policy"]["preload"] is True
-    assert [f["kind"] for f in pre["findings"]] == ["preload-no-twin"]
-    assert pre["findings"][0]["level"] == "hint"
+    # nothing of this server's listens on port 80 (the tests' ports are
+    # free ones): the preload checker's does_not_exist, a hint
+    assert [(f["kind"], f["level"], f["code"]) for f in pre["findings"]] \
+        == [("preload-no-port-80", "hint", "redirects.http.does_not_exist")]
     assert "preload.hsts.test" in pre["findings"][0]["text"]
+    assert "[hstspreload:" not in pre["findings"][0]["text"]
+    assert pre["preload_ready"] is True
+    assert all(o["preload_ready"] is None for k, o in v.items()
+               if k != ("preload.hsts.test", True))
 
     lost = v[("lost.hsts.test", True)]
     assert [(f["kind"], f["level"]) for f in lost["findings"]] == [
@@ -323,10 +329,10 @@ def test_findings_follow_a_graceful_restart(httpd):
     gone: the document shows the start that is running."""
     before = status_doc(httpd)
     pre = by_name(before)[("preload.hsts.test", True)]
-    assert pre["findings"]
-    conf = make_conf(httpd) + httpd.plain_vhost(
-        "HSTSRedirect on", server_name="preload.hsts.test",
-        aliases="nothing.invalid")
+    assert pre["findings"] and pre["preload_ready"] is True
+    conf = make_conf(httpd).replace(PRELOAD, "max-age=31536000") \
+        + httpd.plain_vhost("", server_name="added.hsts.test",
+                            aliases="nothing.invalid")
     httpd.configure(conf)
     try:
         httpd.proc.send_signal(__import__("signal").SIGUSR1)
@@ -338,8 +344,8 @@ def test_findings_follow_a_graceful_restart(httpd):
             time.sleep(0.2)
         assert after["config_generation"] != before["config_generation"]
         assert after["summary"]["vhosts"] == 8
-        assert by_name(after)[("preload.hsts.test", True)]["findings"] \
-            == []
+        pre = by_name(after)[("preload.hsts.test", True)]
+        assert pre["findings"] == [] and pre["preload_ready"] is None
         assert after["summary"]["findings"]["hint"] == \
             before["summary"]["findings"]["hint"] - 1
     finally:
@@ -573,9 +579,10 @@ def test_all_findings_kept_while_the_log_names_five(server_factory):
     doc = json.loads(get(h, "/hsts-status", host=names[0])[1])
     hinted = sorted(v["server_name"] for v in doc["vhosts"]
                     if [f["kind"] for f in v["findings"]]
-                    == ["preload-no-twin"])
+                    == ["preload-no-port-80"])
     assert hinted == names
     assert doc["summary"]["findings"]["hint"] == 12
     log = h.read_log()
-    assert log.count("no plain-HTTP vhost with this ServerName") == 5, log
-    assert "7 more like the above (preload-no-twin)" in log, log
+    assert log.count("[hstspreload: redirects.http.does_not_exist]") == 5, \
+        log
+    assert "7 more like the above (preload-no-port-80)" in log, log

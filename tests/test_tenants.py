@@ -4,6 +4,7 @@ TLS with SetEnv, SetEnvIf or RewriteRule [E=].  What goes out stays within
 HSTSOverrideLimits, never goes out over plain HTTP, and a client repeating
 a clamped request cannot fill the error log."""
 
+import os
 import re
 
 import pytest
@@ -219,3 +220,92 @@ def test_limits_bind_every_route(routes, host, path, want, plain):
     res = routes.curl(path, host=host, tls=False)
     assert res.status == 200, res
     assert res.sts == ([plain] if plain else []), res
+
+
+# Every grant that lets a tenant's .htaccess put a header on a response
+# brings the limits, with no HSTSPolicy anywhere in the configuration (so
+# nothing else adds mod_hsts' filter): each configuration below has one
+# grant and nothing more.  Over HTTPS the tenant's header stays within
+# HSTSOverrideLimits (a revocation under off=deny is removed, with no
+# policy to stand in); over plain HTTP it is removed.
+GRANT_LIMITS = "    HSTSOverrideLimits max-age=31536000.. off=deny\n"
+
+GRANTS = {
+    # mod_headers' Header, named alone
+    "list-header": ("AllowOverrideList Header", "",
+                    {"revoke": 'Header always set Strict-Transport-Security'
+                               ' "max-age=0"',
+                     "short": 'Header always set Strict-Transport-Security'
+                              ' "max-age=300"'}),
+    # mod_rewrite proxying to a backend that sends its own header
+    "list-rewrite": ("AllowOverrideList RewriteEngine RewriteRule", "",
+                     {"proxy": "RewriteEngine on\nRewriteRule ^(.*)$ "
+                               "http://127.0.0.1:{backend}/page.html [P]"}),
+    # Options +ExecCGI where the admin maps .cgi to CGI
+    "options": ("AllowOverride Options", "AddHandler cgi-script .cgi",
+                {"cgi": "Options +ExecCGI"}),
+    # mod_lua's hooks, which httpd takes under every AllowOverride class
+    "authconfig-lua": ("AllowOverride AuthConfig", "",
+                       {"lua": "LuaHookFixups {root}/lua/hook.lua fixup"}),
+}
+
+LUA_HOOK = """function fixup(r)
+    r.err_headers_out['Strict-Transport-Security'] = 'max-age=0'
+    return apache2.DECLINED
+end
+"""
+
+TENANT_CGI = CGI % "max-age=0"
+
+# tenant directory -> (path to ask for, what goes out over HTTPS)
+GRANT_WANT = {
+    "revoke": ("/revoke/", None),
+    "short": ("/short/", "max-age=31536000"),
+    "proxy": ("/proxy/x", "max-age=31536000"),       # backend's max-age=5
+    "cgi": ("/cgi/app.cgi", None),
+    "lua": ("/lua/", None),
+}
+
+
+def have_lua():
+    """Debian's apache2 ships mod_lua; an upstream build has it only where
+    Lua's headers were there when it was built (make matrix)."""
+    return "lua" in harness.builtin_modules() or os.path.exists(
+        os.path.join(harness.modules_dir(), "mod_lua.so"))
+
+
+@pytest.fixture(scope="module", params=sorted(GRANTS))
+def granted(server_factory, request):
+    grant, admin, tenants = GRANTS[request.param]
+    lua = "lua" in tenants
+    if lua and not have_lua():
+        pytest.skip("this httpd was built without mod_lua")
+    h = server_factory("grant-" + request.param)
+    root = h.docroot
+    body = GRANT_LIMITS + '    <Directory "%s">\n        %s\n        %s\n' \
+        '    </Directory>\n' % (root, grant, admin)
+    for name, lines in tenants.items():
+        h.write("%s/index.html" % name, name + "\n")
+        h.write("%s/.htaccess" % name, lines.format(backend=h.backend_port,
+                                                    root=root) + "\n")
+    h.write("cgi/app.cgi", TENANT_CGI, mode=0o755)
+    h.write("lua/hook.lua", LUA_HOOK)
+    h.configure(h.base_conf(modules=harness.BASE_MODULES
+                            + (["lua"] if lua else []))
+                + h.tls_vhost(body) + h.plain_vhost(body)
+                + h.backend_vhost())
+    h.allowed.append(r"\[hsts:warn\].*HSTSOverrideLimits")
+    h.tenants = tenants
+    return h.start()
+
+
+def test_every_grant_brings_limits(granted):
+    for name in sorted(granted.tenants):
+        path, want = GRANT_WANT[name]
+        for http2 in (False, True):
+            res = granted.curl(path, http2=http2)
+            assert res.status == 200, (name, res)
+            assert res.sts == ([want] if want else []), (name, http2, res)
+        res = granted.curl(path, tls=False)
+        assert res.status == 200, (name, res)
+        assert res.sts == [], (name, res)

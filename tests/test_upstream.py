@@ -120,3 +120,60 @@ def test_keep_on_every_response_class(httpd, path, status):
     res = httpd.curl(path, tls=False)
     assert res.status == status, res
     assert res.sts == [], res
+
+
+# A foreign header in both tables: a proxied backend's in headers_out
+# (max-age=5, harness.backend_vhost) and a `Header always set` one in
+# err_headers_out (max-age=99).  httpd sends err_headers_out first, over
+# HTTP/1.1 and HTTP/2 alike, and a browser takes only the first header
+# (RFC 6797 8.1): the control vhost, without HSTSPolicy, shows both in
+# that order; with keep, exactly the first goes out.
+BOTH = """
+    ProxyPass /both/ http://127.0.0.1:{backend}/
+    <Location /both/>
+        Header always set Strict-Transport-Security "max-age=99"
+    </Location>
+"""
+BOTH_POLICY = """
+    HSTSPolicy "max-age=777"
+    ProxyPass /both-replace/ http://127.0.0.1:{backend}/
+    <Location /both/>
+        HSTSUpstreamHeader keep
+    </Location>
+    <Location /both-replace/>
+        Header always set Strict-Transport-Security "max-age=99"
+    </Location>
+""" + BOTH
+
+
+@pytest.fixture(scope="module", params=["warn hsts:debug", "warn"])
+def both(server_factory, request):
+    h = server_factory("upstream-both")
+    body = BOTH_POLICY.format(backend=h.backend_port)
+    h.configure(h.base_conf(log_level=request.param) + h.tls_vhost(body)
+                + h.tls_vhost(BOTH.format(backend=h.backend_port),
+                              server_name="other.test",
+                              aliases="nothing.invalid")
+                + h.plain_vhost(body) + h.backend_vhost())
+    return h.start()
+
+
+@pytest.mark.parametrize("http2", [False, True])
+def test_both_tables_control(both, http2):
+    """No HSTSPolicy: not ours; what httpd itself sends, in its order."""
+    res = both.curl("/both/page.html", host="other.test", http2=http2)
+    assert res.status == 200, res
+    assert res.sts == ["max-age=99", "max-age=5"], res
+
+
+@pytest.mark.parametrize("http2", [False, True])
+@pytest.mark.parametrize("path,want", [
+    ("/both/page.html", "max-age=99"),          # the one a browser reads
+    ("/both-replace/page.html", "max-age=777"),
+])
+def test_both_tables(both, http2, path, want):
+    res = both.curl(path, http2=http2)
+    assert res.status == 200, res
+    assert res.sts == [want], res
+    res = both.curl(path, tls=False)
+    assert res.status == 200 and res.sts == [], res

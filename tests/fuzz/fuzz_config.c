@@ -11,7 +11,8 @@
  *     can neither end nor extend the authority, the URL is valid (only
  *     characters a URI may hold, every '%' starting an escape), its
  *     authority is exactly that host, and its path and query decode to
- *     what the client sent.
+ *     what the client sent; the same host read as an early error's
+ *     (hsts_host_canon) is valid, lower case, without final dot, stable.
  * The first input byte picks the parser; the rest is its text (split on
  * spaces into arguments for the argument-list directives). */
 
@@ -208,6 +209,30 @@ static size_t hsts_fuzz_decode(const char *in, size_t len, char *out)
     return n;
 }
 
+/* The early-error host (hsts_host_canon): what it keeps is a valid host
+ * in lower case, without port or final dot, and keeps itself. */
+static void hsts_fuzz_canon(const char *text)
+{
+    char buf[HSTS_HOST_BUF], again[HSTS_HOST_BUF];
+    size_t n = hsts_host_canon(buf, sizeof(buf), text), i;
+
+    if (n == 0) {
+        return;
+    }
+    hsts_fuzz_require(n == strlen(buf) && hsts_host_is_valid(buf),
+                      "canonical host not valid", text);
+    for (i = 0; i < n; i++) {
+        hsts_fuzz_require(buf[i] < 'A' || buf[i] > 'Z',
+                          "canonical host not lower case", text);
+    }
+    hsts_fuzz_require(buf[0] == '[' || strchr(buf, ':')
+                      || buf[n - 1] != '.', "canonical host ends in a dot",
+                      text);
+    hsts_fuzz_require(hsts_host_canon(again, sizeof(again), buf) == n
+                      && !strcmp(again, buf), "canonical host changes",
+                      text);
+}
+
 /* host, a newline, then the request-target */
 static void hsts_fuzz_url(char *text, size_t size)
 {
@@ -220,6 +245,7 @@ static void hsts_fuzz_url(char *text, size_t size)
         return;
     }
     *path++ = '\0';
+    hsts_fuzz_canon(text);
     valid = hsts_host_is_valid(text);
     if (valid) {
         for (c = text; *c; c++) {

@@ -367,6 +367,8 @@ static void test_redirect(void)
     const char *bad_port[] = { "on", "port=65536" };
     const char *with_off[] = { "off", "port=1" };
     const char *unknown[] = { "on", "code=301" };
+    const char *two_status[] = { "on", "status=301", "status=307" };
+    const char *two_port[] = { "on", "port=8443", "Port=443" };
     hsts_redirect_t rd;
     char err[HSTS_ERR_MAX];
 
@@ -387,6 +389,11 @@ static void test_redirect(void)
     check(hsts_redirect_parse(unknown, 2, &rd, err, sizeof(err)) != 0
           && strstr(err, "unknown argument 'code=301'"), "redirect unknown",
           err);
+    check(hsts_redirect_parse(two_status, 3, &rd, err, sizeof(err)) != 0
+          && strstr(err, "repeated 'status=307'"), "redirect status twice",
+          err);
+    check(hsts_redirect_parse(two_port, 3, &rd, err, sizeof(err)) != 0
+          && strstr(err, "repeated 'Port=443'"), "redirect port twice", err);
 }
 
 static void test_preload_and_weaker(void)
@@ -413,6 +420,22 @@ static void test_preload_and_weaker(void)
     check(n == 1 && f[0].problem && strstr(f[0].text, "max-age=0")
           && !strcmp(f[0].kind, "preload-max-age-zero"),
           "preload: max-age=0", n ? f[0].text : NULL);
+    /* the year is a minimum: one second short is a problem */
+    p.max_age = 31535999;
+    n = hsts_preload_findings(&p, f);
+    check(n == 1 && f[0].problem
+          && !strcmp(f[0].kind, "preload-max-age-short")
+          && strstr(f[0].text, "got 31535999"),
+          "preload: one second under a year", n ? f[0].text : NULL);
+    /* ten years is the last quiet value */
+    p.max_age = 315360000;
+    check(hsts_preload_findings(&p, f) == 0, "preload: ten years exactly",
+          NULL);
+    p.max_age = 315360001;
+    n = hsts_preload_findings(&p, f);
+    check(n == 1 && !f[0].problem
+          && !strcmp(f[0].kind, "preload-max-age-long"),
+          "preload: one second over ten years", n ? f[0].text : NULL);
     p.max_age = 400000000;
     n = hsts_preload_findings(&p, f);
     check(n == 1 && !f[0].problem && strstr(f[0].text, "10 years")
@@ -465,6 +488,64 @@ static void test_utf8(void)
     check(hsts_utf8_len("\xf4\x90\x80\x80") == 0, "utf8: above 10FFFF",
           NULL);
     check(hsts_utf8_len("\xff") == 0, "utf8: ff", NULL);
+}
+
+/* hsts_host_canon() turns `in` into `want` (NULL: refused). */
+static void canon(const char *in, const char *want)
+{
+    char buf[HSTS_HOST_BUF], what[600];
+    size_t n = hsts_host_canon(buf, sizeof(buf), in);
+
+    snprintf(what, sizeof(what), "host canon [%.260s] gives [%s], got [%s]",
+             in, want ? want : "(refused)", n ? buf : "(refused)");
+    check(want ? n == strlen(want) && !strcmp(buf, want) : n == 0, what,
+          NULL);
+}
+
+static void test_host_canon(void)
+{
+    char name[300], buf[HSTS_HOST_BUF];
+
+    /* as httpd's fix_hostname: the final dot, the case and the port go */
+    canon("off.other.test.", "off.other.test");
+    canon("OFF.Other.Test.", "off.other.test");
+    canon("off.other.test.:8443", "off.other.test");
+    canon("Off.Other.Test:443", "off.other.test");
+    canon("off.other.test", "off.other.test");
+    canon("localhost.", "localhost");
+    canon("a.", "a");
+    /* one final dot only; no empty label */
+    canon("off.other.test..", NULL);
+    canon(".off.other.test", NULL);
+    canon(".", NULL);
+    canon("", NULL);
+    canon(":443", NULL);
+    /* the port as apr_parse_addr_port takes it */
+    canon("h.test:", NULL);
+    canon("h.test:0", NULL);
+    canon("h.test:65536", NULL);
+    canon("h.test:65535", "h.test");
+    canon("h.test:44x", NULL);
+    canon("h.test:443:1", NULL);
+    /* not a host name */
+    canon("evil?.h.test", NULL);
+    canon("h.test/x", NULL);
+    canon("h\\.test", NULL);
+    /* IPv6 literals keep their brackets and lose their case */
+    canon("[::1]:443", "[::1]");
+    canon("[FE80::1]", "[fe80::1]");
+    canon("[::1]x5", NULL);
+    /* 253 bytes and a dot, with a port, fit the buffer; 254 do not */
+    memset(name, 'a', 253);
+    name[63] = name[127] = name[191] = '.';
+    name[253] = '\0';
+    strcat(name, ".:443");
+    check(hsts_host_canon(buf, sizeof(buf), name) == 253
+          && strlen(buf) == 253 && !memcmp(buf, name, 253),
+          "host canon: 253 bytes and a dot", buf);
+    memmove(name + 1, name, strlen(name) + 1);
+    check(hsts_host_canon(buf, sizeof(buf), name) == 0,
+          "host canon: 254 bytes refused", NULL);
 }
 
 static void test_url(void)
@@ -668,6 +749,7 @@ int main(void)
     test_redirect();
     test_preload_and_weaker();
     test_url();
+    test_host_canon();
     test_utf8();
 
     printf("%d passed, %d failed\n", passed, failed);
