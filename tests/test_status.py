@@ -21,13 +21,6 @@ import pytest
 import harness
 
 MODULES = harness.BASE_MODULES + ["status"]
-NOW = datetime.datetime.now(datetime.timezone.utc)
-TODAY = NOW.date()
-MIDNIGHT = int(datetime.datetime(TODAY.year, TODAY.month, TODAY.day,
-                                 tzinfo=datetime.timezone.utc).timestamp())
-# The ramp's first rung ends a few seconds after the server has read its
-# configuration: the second request must find it on the next rung.
-STEP = int(time.time()) - MIDNIGHT + 8
 RAMP_LADDER = [300, 86400]
 RAMP_TARGET = "max-age=31536000; includeSubDomains"
 PRELOAD = "max-age=31536000; includeSubDomains; preload"
@@ -111,13 +104,34 @@ GLOBAL = """
 """
 
 
+class Ramp:
+    """The ramp's first rung ends a few seconds after the server has read
+    its configuration: a later request must find it on the next rung.
+    Set when the module's server is configured (ramp_now()), not when
+    the suite is collected, and kept for its restarts."""
+    today = midnight = step = None
+
+
+def ramp_now():
+    now = time.time()
+    Ramp.today = datetime.datetime.fromtimestamp(
+        now, datetime.timezone.utc).date()
+    Ramp.midnight = int(datetime.datetime(
+        Ramp.today.year, Ramp.today.month, Ramp.today.day,
+        tzinfo=datetime.timezone.utc).timestamp())
+    Ramp.step = int(now) - Ramp.midnight + 10
+
+
 def make_conf(h, extended="On"):
+    if Ramp.step is None:
+        ramp_now()
     conf = h.base_conf(modules=MODULES) + "ExtendedStatus %s\n" % extended
     conf += GLOBAL
     conf += h.tls_vhost(admin_vhost(h), server_name=harness.DOMAIN,
                         aliases="admin.hsts.test")
     conf += h.tls_vhost('HSTSPolicy "%s"\nHSTSRollout start=%s step=%ds '
-                        'ladder=%s' % (RAMP_TARGET, TODAY.isoformat(), STEP,
+                        'ladder=%s' % (RAMP_TARGET, Ramp.today.isoformat(),
+                                       Ramp.step,
                                        ",".join(map(str, RAMP_LADDER))),
                         server_name="ramp.hsts.test",
                         aliases="www.ramp.hsts.test")
@@ -150,6 +164,7 @@ def httpd(server_factory):
         h.write("tenants/%s/.htaccess" % name, htaccess)
         h.write("tenants/%s/index.html" % name, "tenant\n")
         h.write("tenants/%s/x.json" % name, "{}\n")
+    ramp_now()
     h.configure(make_conf(h))
     h.start()
     h.started = time.time()
@@ -276,19 +291,19 @@ def test_vhost_fields(httpd):
 def expected_ramp(now):
     """Rung (1-based), header and next change of the ramp at `now`, worked
     out here from the config, independently of the module."""
-    k = (int(now) - MIDNIGHT) // STEP
+    k = (int(now) - Ramp.midnight) // Ramp.step
     if k >= len(RAMP_LADDER):
         return len(RAMP_LADDER), "complete", RAMP_TARGET, None
     return (k + 1, "ramping", "max-age=%d" % RAMP_LADDER[k],
-            MIDNIGHT + (k + 1) * STEP)
+            Ramp.midnight + (k + 1) * Ramp.step)
 
 
 def check_ramp(httpd, doc):
     ramp = by_name(doc)[("ramp.hsts.test", True)]
     rung, state, header, nxt = expected_ramp(doc["now_epoch"])
     ro = ramp["rollout"]
-    assert ro["start"] == TODAY.isoformat()
-    assert ro["step_seconds"] == STEP and ro["ladder"] == RAMP_LADDER
+    assert ro["start"] == Ramp.today.isoformat()
+    assert ro["step_seconds"] == Ramp.step and ro["ladder"] == RAMP_LADDER
     assert ro["rungs"] == 2
     assert (ro["rung"], ro["state"], ro["header_now"]) == (rung, state,
                                                           header), ro
@@ -305,7 +320,7 @@ def check_ramp(httpd, doc):
 def test_rollout_crosses_a_rung_while_serving(httpd):
     first = check_ramp(httpd, status_doc(httpd))
     assert first == 1, "the config was read on the first rung"
-    boundary = MIDNIGHT + STEP
+    boundary = Ramp.midnight + Ramp.step
     time.sleep(max(0, boundary - time.time()) + 1.5)
     # same configuration, same children: only the clock moved
     assert check_ramp(httpd, status_doc(httpd)) == 2
