@@ -16,7 +16,10 @@
  * mod_hsts' configuration-time reports: the preload-list and path opt-out
  * checks (check_config, so `apachectl -t` shows them), where each
  * roll-out stands (post_config) and `apachectl -t -D DUMP_HSTS`
- * (test_config).  Nothing here runs per request.
+ * (test_config).  The serving reading keeps its findings, and each
+ * server's TLS, for the hsts-status handler (src/hsts_status.c), which
+ * writes each vhost with the same function as DUMP_HSTS.  Nothing here
+ * runs per request but that function, for hsts-status.
  *
  * Hosting configurations have tens of thousands of virtual hosts, so
  * every pass here is linear in vhosts and names: the TLS state of every
@@ -972,26 +975,28 @@ static void hsts_put_addresses(hsts_json *j, const server_rec *s)
     hsts_json_end(j);
 }
 
-/* HOOK POINT (certificates): each certificate of the vhost, as
- * {"file", "names", "not_before", "not_after", "days_left", "issuer",
- * "verified"}, "days_left" counted from `now` (the dump, the status
- * request).  Empty until the certificate reader (src/hsts_cert.c) is
- * wired in here; hsts_status_cert_soonest() goes with it. */
-static void hsts_put_certificates(hsts_json *j, const server_rec *s,
-                                  long long now)
-{
-    (void)s;
-    (void)now;
-    hsts_json_array(j);
-    hsts_json_end(j);
-}
-
 /* How one server's object is written: by DUMP_HSTS, from a live check,
  * or by hsts-status, from what the serving reading kept. */
 typedef struct {
     long long now;
+    apr_pool_t *p;              /* scratch, cleared after each server */
     hsts_check *ck;             /* DUMP_HSTS: check now, say TLS now */
 } hsts_view;
+
+/* HOOK POINT (certificates): each certificate of the vhost, as
+ * {"file", "names", "not_before", "not_after", "days_left", "issuer",
+ * "verified"}, "days_left" counted from v->now (the dump, the status
+ * request), rounded down.  Empty until the certificate reader
+ * (src/hsts_cert.c) is wired in here; hsts_status_cert_soonest() goes
+ * with it. */
+static void hsts_put_certificates(hsts_json *j, const hsts_view *v,
+                                  const server_rec *s)
+{
+    (void)v;
+    (void)s;
+    hsts_json_array(j);
+    hsts_json_end(j);
+}
 
 /* One server's object, the same in DUMP_HSTS and hsts-status: every
  * field is one call here. */
@@ -1033,7 +1038,7 @@ static void hsts_put_vhost(hsts_json *j, const hsts_view *v, server_rec *s)
     hsts_json_key(j, "rollout");
     hsts_put_rollout(j, sc->rollout, rule, v->now);
     hsts_json_key(j, "certificates");
-    hsts_put_certificates(j, s, v->now);
+    hsts_put_certificates(j, v, s);
     hsts_json_key(j, "findings");
     hsts_json_array(j);
     if (v->ck) {
@@ -1127,6 +1132,7 @@ void hsts_test_config(apr_pool_t *pconf, server_rec *main)
     ck.p = line;
     ck.out = &j;
     v.now = apr_time_sec(apr_time_now());
+    v.p = line;
     v.ck = &ck;
     for (s = main; s; s = s->next) {
         hsts_put_vhost(&j, &v, s);
@@ -1154,8 +1160,8 @@ void hsts_status_vhost(hsts_json *j, apr_pool_t *p, server_rec *s,
 {
     hsts_view v;
 
-    (void)p;
     v.now = apr_time_sec(now);
+    v.p = p;
     v.ck = NULL;
     hsts_put_vhost(j, &v, s);
 }
