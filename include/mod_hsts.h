@@ -86,10 +86,20 @@ typedef struct {
     hsts_where where;
 } hsts_limits;
 
+/* The HSTSLockoutCheck line (src/hsts_cert.c): mode is one of the
+ * HSTS_PRELOAD_ values, ca an absolute file name or NULL. */
+typedef struct {
+    int mode;
+    const char *ca;
+    int expiry_days;
+} hsts_lockout_conf;
+
 typedef struct {
     const hsts_rollout *rollout;    /* NULL: unset, inherit; default none */
     const hsts_limits *limits;      /* NULL: unset, inherit; default none */
     int preload_check;              /* main server only; default warn */
+    const hsts_lockout_conf *lockout;   /* main server only; NULL: unset,
+                                         * default warn */
     /* Not a directive: whether ServerName itself is exempt (an IP literal
      * or localhost), worked out once in post_config so that the common
      * request, Host == ServerName, needs a strcmp instead of a scan.

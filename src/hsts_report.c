@@ -29,6 +29,7 @@
 #include "mod_hsts_version.h"
 #include "hsts_url.h"
 #include "mod_hsts.h"
+#include "hsts_check.h"
 #include "ap_listen.h"
 #include "apr_lib.h"
 
@@ -37,7 +38,7 @@ APLOG_USE_MODULE(hsts);
 /* Findings of one kind the log names before it only counts them. */
 #define HSTS_LOG_FIRST 5
 
-static const char *hsts_vhost_name(apr_pool_t *p, const server_rec *s)
+const char *hsts_vhost_name(apr_pool_t *p, const server_rec *s)
 {
     if (!s->defn_name) {
         return apr_psprintf(p, "main server %s",
@@ -92,12 +93,12 @@ typedef struct {
     hsts_tls_said said;
 } hsts_tls_vhost;
 
-typedef struct {
+struct hsts_tls_map {
     apr_pool_t *p;
     apr_hash_t *vhosts;             /* hsts_vhost_key -> hsts_tls_vhost */
     hsts_tls_said main;
     apr_array_header_t *tls_ports;  /* TLSEngine ports, apr_port_t */
-} hsts_tls_map;
+};
 
 /* A one-word argument as httpd hands it to the directive (unquoted by
  * ap_getword_conf), compared as the TLS modules compare it. */
@@ -232,11 +233,11 @@ typedef struct {
     int redirect;
 } hsts_twin_pattern;
 
-typedef struct {
+struct hsts_twins {
     apr_hash_t *names;
     apr_hash_t *star_suffixes;
     apr_array_header_t *patterns;
-} hsts_twins;
+};
 
 static const char *hsts_lower(apr_pool_t *p, const char *name)
 {
@@ -349,7 +350,7 @@ static int hsts_twin_of(apr_pool_t *p, const hsts_twins *tw,
 
 /* -- JSON, written straight to a buffered file ------------------------- */
 
-static void hsts_put_json(apr_file_t *out, const char *s)
+void hsts_put_json(apr_file_t *out, const char *s)
 {
     const char *c, *run;
 
@@ -387,30 +388,6 @@ static void hsts_put_json(apr_file_t *out, const char *s)
 
 /* -- findings ---------------------------------------------------------- */
 
-/* How many findings of one kind were seen, for the summary line. */
-typedef struct {
-    const char *kind;
-    int level;                  /* HSTS_PROBLEM, HSTS_HINT, HSTS_WARNING */
-    int count;
-} hsts_tally;
-
-#define HSTS_KINDS_MAX 16
-
-typedef struct {
-    apr_pool_t *pool;           /* lives as long as the check */
-    apr_pool_t *p;              /* scratch: per line when dumping */
-    server_rec *main;
-    hsts_tls_map *tls;          /* made when first needed */
-    hsts_twins *twins;          /* likewise */
-    int mode;
-    int problems;
-    hsts_tally tallies[HSTS_KINDS_MAX];
-    int kinds;
-    apr_file_t *out;            /* DUMP_HSTS: findings go there, not to
-                                 * the log */
-    int written;                /* findings written on the current line */
-} hsts_check;
-
 static void hsts_check_init(hsts_check *ck, apr_pool_t *pool,
                             server_rec *main)
 {
@@ -420,11 +397,14 @@ static void hsts_check_init(hsts_check *ck, apr_pool_t *pool,
     memset(ck, 0, sizeof(*ck));
     ck->pool = ck->p = pool;
     ck->main = main;
-    ck->mode = sconf->preload_check == HSTS_UNSET ? HSTS_PRELOAD_WARN
-                                                  : sconf->preload_check;
+    ck->modes[HSTS_CHECK_PRELOAD] = sconf->preload_check == HSTS_UNSET
+                                    ? HSTS_PRELOAD_WARN
+                                    : sconf->preload_check;
+    ck->modes[HSTS_CHECK_LOCKOUT] = sconf->lockout ? sconf->lockout->mode
+                                                   : HSTS_PRELOAD_WARN;
 }
 
-static int hsts_is_tls(hsts_check *ck, server_rec *s)
+int hsts_is_tls(hsts_check *ck, server_rec *s)
 {
     if (!ck->tls) {
         ck->tls = apr_palloc(ck->pool, sizeof(*ck->tls));
@@ -433,33 +413,41 @@ static int hsts_is_tls(hsts_check *ck, server_rec *s)
     return hsts_vhost_is_tls(ck->tls, s);
 }
 
-#define HSTS_PROBLEM 0
-#define HSTS_HINT    1
-#define HSTS_WARNING 2
-
 static const char *const hsts_level_names[] = { "problem", "hint",
                                                 "warning" };
 
-static int hsts_log_level(const hsts_check *ck, int level)
+int hsts_kind_check(const char *kind)
 {
-    return level == HSTS_PROBLEM && ck->mode == HSTS_PRELOAD_STRICT
+    return strncmp(kind, "lockout-", 8) ? HSTS_CHECK_PRELOAD
+                                        : HSTS_CHECK_LOCKOUT;
+}
+
+static int hsts_log_level(const hsts_check *ck, const char *kind,
+                          int level)
+{
+    return level == HSTS_PROBLEM
+           && ck->modes[hsts_kind_check(kind)] == HSTS_PRELOAD_STRICT
            ? APLOG_ERR : APLOG_WARNING;
 }
 
-static const char *hsts_log_prefix(int level)
+static const char *hsts_log_prefix(const char *kind, int level)
 {
+    if (hsts_kind_check(kind) == HSTS_CHECK_LOCKOUT) {
+        return level == HSTS_HINT ? "HSTSLockoutCheck: hint: "
+                                  : "HSTSLockoutCheck: ";
+    }
     return level == HSTS_WARNING ? "" : level == HSTS_HINT
            ? "HSTSPreloadCheck: hint: " : "HSTSPreloadCheck: ";
 }
 
 /* Counts a finding; non-zero when it is to be told in full: always in
  * DUMP_HSTS, in the log for the first HSTS_LOG_FIRST of its kind. */
-static int hsts_tell(hsts_check *ck, const char *kind, int level)
+int hsts_tell(hsts_check *ck, const char *kind, int level)
 {
     int i;
 
     if (level == HSTS_PROBLEM) {
-        ck->problems++;
+        ck->problems[hsts_kind_check(kind)]++;
     }
     if (ck->out) {
         return 1;
@@ -481,8 +469,8 @@ static int hsts_tell(hsts_check *ck, const char *kind, int level)
 
 /* A finding told in full: a log line (`where` says which vhost or
  * section), or an object of the current DUMP_HSTS line's "findings". */
-static void hsts_say(hsts_check *ck, const server_rec *s, const char *kind,
-                     int level, const char *where, const char *text)
+void hsts_say(hsts_check *ck, const server_rec *s, const char *kind,
+              int level, const char *where, const char *text)
 {
     if (ck->out) {
         apr_file_printf(ck->out, "%s{\"kind\":\"%s\",\"level\":\"%s\","
@@ -492,8 +480,8 @@ static void hsts_say(hsts_check *ck, const server_rec *s, const char *kind,
         apr_file_putc('}', ck->out);
         return;
     }
-    ap_log_error(APLOG_MARK, hsts_log_level(ck, level), 0, s, "%s%s%s%s",
-                 hsts_log_prefix(level), where ? where : "",
+    ap_log_error(APLOG_MARK, hsts_log_level(ck, kind, level), 0, s,
+                 "%s%s%s%s", hsts_log_prefix(kind, level), where ? where : "",
                  where ? ": " : "", text);
 }
 
@@ -506,11 +494,11 @@ static void hsts_say_rest(hsts_check *ck)
         const hsts_tally *t = &ck->tallies[i];
 
         if (t->count > HSTS_LOG_FIRST) {
-            ap_log_error(APLOG_MARK, hsts_log_level(ck, t->level), 0,
+            ap_log_error(APLOG_MARK, hsts_log_level(ck, t->kind, t->level), 0,
                          ck->main, "%s%d more like the above (%s) not "
                          "named here; `apachectl -t -D DUMP_HSTS` lists "
                          "every one in its vhost's or section's "
-                         "\"findings\"", hsts_log_prefix(t->level),
+                         "\"findings\"", hsts_log_prefix(t->kind, t->level),
                          t->count - HSTS_LOG_FIRST, t->kind);
         }
     }
@@ -650,7 +638,8 @@ static void hsts_check_section(hsts_check *ck, const hsts_section *hs)
                               rule->where.file, rule->where.line,
                               hsts_vhost_name(ck->p, hs->s), host->header));
     }
-    if (ck->mode != HSTS_PRELOAD_OFF && rule->header && rule->policy.preload
+    if (ck->modes[HSTS_CHECK_PRELOAD] != HSTS_PRELOAD_OFF && rule->header
+        && rule->policy.preload
         && hsts_tell(ck, "preload-in-section", HSTS_PROBLEM)) {
         hsts_say(ck, hs->s, "preload-in-section", HSTS_PROBLEM,
                  ck->out ? NULL : apr_psprintf(ck->p, "%s, %s",
@@ -713,8 +702,8 @@ static void hsts_check_vhost(hsts_check *ck, server_rec *s)
     int twin, n, i;
 
     hsts_check_redirect(ck, s);
-    if (ck->mode == HSTS_PRELOAD_OFF || !rule || !rule->header
-        || !rule->policy.preload) {
+    if (ck->modes[HSTS_CHECK_PRELOAD] == HSTS_PRELOAD_OFF || !rule
+        || !rule->header || !rule->policy.preload) {
         return;
     }
     n = hsts_preload_findings(&rule->policy, findings);
@@ -750,6 +739,39 @@ static void hsts_check_vhost(hsts_check *ck, server_rec *s)
     }
 }
 
+/* Each check refuses on its own problems only: a warn on one never makes
+ * the other refuse. */
+static int hsts_check_refuses(const hsts_check *ck)
+{
+    int c;
+
+    for (c = 0; c < HSTS_CHECKS; c++) {
+        if (ck->problems[c] && ck->modes[c] == HSTS_PRELOAD_STRICT) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+static void hsts_check_refusal(const hsts_check *ck)
+{
+    static const char *const names[HSTS_CHECKS][2] = {
+        { "HSTSPreloadCheck", "preload" },
+        { "HSTSLockoutCheck", "lockout" }
+    };
+    int c;
+
+    for (c = 0; c < HSTS_CHECKS; c++) {
+        if (ck->problems[c] && ck->modes[c] == HSTS_PRELOAD_STRICT) {
+            ap_log_error(APLOG_MARK, APLOG_CRIT, 0, ck->main, "%s strict: "
+                         "%d %s problem(s), refusing to start; `apachectl "
+                         "-t -D DUMP_HSTS` lists each in its vhost's or "
+                         "section's \"findings\"", names[c][0],
+                         ck->problems[c], names[c][1]);
+        }
+    }
+}
+
 int hsts_check_config(apr_pool_t *pconf, apr_pool_t *plog,
                       apr_pool_t *ptemp, server_rec *s)
 {
@@ -773,17 +795,15 @@ int hsts_check_config(apr_pool_t *pconf, apr_pool_t *plog,
     }
     for (v = s; v; v = v->next) {
         hsts_check_vhost(&ck, v);
+        hsts_lockout_vhost(&ck, v);
     }
     hsts_say_rest(&ck);
-    if (ck.problems && ck.mode == HSTS_PRELOAD_STRICT) {
+    if (hsts_check_refuses(&ck)) {
         /* `apachectl -t -D DUMP_HSTS` lists them all, even now */
         if (ap_state_query(AP_SQ_RUN_MODE) != AP_SQ_RM_NORMAL) {
             hsts_test_config(ptemp, s);
         }
-        ap_log_error(APLOG_MARK, APLOG_CRIT, 0, s, "HSTSPreloadCheck strict: "
-                     "%d preload problem(s), refusing to start; `apachectl "
-                     "-t -D DUMP_HSTS` lists each in its vhost's or "
-                     "section's \"findings\"", ck.problems);
+        hsts_check_refusal(&ck);
         return HTTP_INTERNAL_SERVER_ERROR;
     }
     return OK;
@@ -1049,9 +1069,12 @@ void hsts_test_config(apr_pool_t *pconf, server_rec *main)
         hsts_put_limits(out, sc->limits);
         apr_file_puts(",\"rollout\":", out);
         hsts_put_rollout(out, sc->rollout, rule, now);
+        apr_file_puts(",\"certificates\":", out);
+        hsts_lockout_put_certs(&ck, s);
         apr_file_puts(",\"findings\":[", out);
         ck.written = 0;
         hsts_check_vhost(&ck, s);
+        hsts_lockout_vhost(&ck, s);
         if (sc->rollout && (!rule || !rule->header)) {
             hsts_say(&ck, s, "rollout-no-policy", HSTS_WARNING, NULL,
                      "HSTSRollout has no HSTSPolicy to roll out to");
