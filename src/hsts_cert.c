@@ -543,12 +543,11 @@ static void hsts_cert_md_files(hsts_lockout *lo, hsts_certs *c)
     if (!c->md_dir || apr_dir_open(&dir, c->md_dir, lo->p) != APR_SUCCESS) {
         return;
     }
-    while (apr_dir_read(&fi, APR_FINFO_NAME | APR_FINFO_TYPE, dir)
-           == APR_SUCCESS) {
+    while (apr_dir_read(&fi, APR_FINFO_NAME, dir) == APR_SUCCESS) {
         apr_size_t n = strlen(fi.name);
 
-        if (fi.filetype == APR_REG && !strncmp(fi.name, "pubcert", 7)
-            && n > 11 && !strcmp(fi.name + n - 4, ".pem")) {
+        if (!strncmp(fi.name, "pubcert", 7)
+            && n >= 11 && !strcmp(fi.name + n - 4, ".pem")) {
             APR_ARRAY_PUSH(c->uses, hsts_cert_use *) = hsts_cert_use_get(
                 lo, apr_pstrcat(lo->p, c->md_dir, "/", fi.name, NULL),
                 NULL, "MDomain");
@@ -945,10 +944,11 @@ static void hsts_cert_check_use(hsts_check *ck, hsts_lockout *lo,
         break;
     case HSTS_VALID_EXPIRING:
         hsts_cert_say(ck, s, "lockout-expiring", HSTS_WARNING,
-                      apr_psprintf(ck->p, "HSTSLockoutCheck: the "
-                                   "certificate %s expires on %s, in %lld "
-                                   "day(s) (expiry=%d): renew it before "
-                                   "then", f, cf->until, left, lo->expiry));
+                      apr_psprintf(ck->p, "the certificate %s expires on "
+                                   "%s, in %" APR_INT64_T_FMT " day(s) "
+                                   "(expiry=%d): renew it before then", f,
+                                   cf->until, (apr_int64_t)left,
+                                   lo->expiry));
         break;
     default:
         break;
