@@ -593,3 +593,27 @@ def test_global_only(h, certs):
         h, "example.test", leaf, POLICY, body="    HSTSLockoutCheck off")),
         "HSTSLockoutCheck")
     assert "VirtualHost" in out, out
+
+
+def test_later_certificate_of_a_key_type_wins(h, certs):
+    # mod_ssl keeps one certificate per key type: of two RSA ones the
+    # later is served, so only its names count
+    old = certs.leaf(["old.example.test"], newkey=("rsa:2048",))
+    new = certs.leaf(["example.test"], newkey=("rsa:2048",))
+    rc, out = h.check_config(conf(h, certs, vhost(
+        h, "example.test", old, POLICY,
+        body='    SSLCertificateFile "%s"\n    SSLCertificateKeyFile "%s"'
+             % new)))
+    assert rc == 0 and lockout_lines(out) == [], out
+    assert [c["file"] for c in vhost_obj(dump(h), "example.test")
+            ["certificates"]] == [new[0]]
+
+
+def test_answered_by_another_wildcard(h, certs):
+    leaf = certs.leaf(["example.test", "*.example.test"])
+    rc, out = h.check_config(conf(
+        h, certs, vhost(h, "example.test", leaf, SUBS),
+        vhost(h, "shops.example.test", leaf, None,
+              aliases=["shop-?.example.test"]),
+        vhost(h, "shop-1.example.test", None, tls=False)))
+    assert rc == 0 and lockout_lines(out) == [], out
