@@ -17,8 +17,9 @@ set -euo pipefail
 what=${1:-test}
 # apache2-bin holds httpd and its modules (mod_ssl, mod_http2, mod_proxy,
 # mod_cgid, mod_cache) without starting a system service on port 80.
+# libssl-dev: HSTSLockoutCheck reads certificates with libcrypto.
 pkgs="apache2-bin apache2-dev apache2-utils build-essential curl openssl
-      media-types python3"
+      libssl-dev media-types python3"
 case "$what" in
     demo) ;;
     test) pkgs="$pkgs python3-pytest python3-h2 nghttp2-client chromium
