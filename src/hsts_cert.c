@@ -129,6 +129,7 @@ struct hsts_lockout {
     X509_STORE *store;
     const char *store_error;
     int store_made;
+    int bundle_loaded;          /* the default bundle file is in store */
     /* which TLS vhost answers for a name: the first in the configuration
      * that has it, exactly, by "*.suffix", or by another wildcard */
     apr_hash_t *tls_names;      /* lower-case name -> server_rec */
@@ -418,15 +419,23 @@ static int hsts_cert_verify_cb(int ok, X509_STORE_CTX *ctx)
     return ok;
 }
 
+/* The trust store: the hashed directory (SSL_CERT_DIR, else OpenSSL's
+ * default), which is looked up by subject only when needed, and ca=.
+ * The default bundle file (SSL_CERT_FILE, else OpenSSL's) holds every
+ * public root and costs some 50 ms to parse, so it is loaded only when
+ * a chain finds no trusted issuer without it. */
 static X509_STORE *hsts_cert_store(hsts_lockout *lo)
 {
+    X509_LOOKUP *dir;
+
     if (lo->store_made) {
         return lo->store;
     }
     lo->store_made = 1;
     ERR_clear_error();
     if (!(lo->store = X509_STORE_new())
-        || !X509_STORE_set_default_paths(lo->store)) {
+        || !(dir = X509_STORE_add_lookup(lo->store, X509_LOOKUP_hash_dir()))
+        || !X509_LOOKUP_add_dir(dir, NULL, X509_FILETYPE_DEFAULT)) {
         lo->store_error = apr_psprintf(lo->p, "no trust store (%s)",
                                        hsts_cert_openssl_error(lo->p));
         return lo->store;
@@ -442,6 +451,44 @@ static X509_STORE *hsts_cert_store(hsts_lockout *lo)
     }
     ERR_clear_error();
     return lo->store;
+}
+
+static int hsts_cert_untrusted_root(int err)
+{
+    return err == X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY
+           || err == X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT
+           || err == X509_V_ERR_SELF_SIGNED_CERT_IN_CHAIN
+           || err == X509_V_ERR_DEPTH_ZERO_SELF_SIGNED_CERT;
+}
+
+static int hsts_cert_verify_once(X509_STORE *store, hsts_cert_use *u,
+                                 int *depth)
+{
+    X509_STORE_CTX *ctx = X509_STORE_CTX_new();
+    STACK_OF(X509) *untrusted = sk_X509_new_null();
+    int i, err = X509_V_ERR_OUT_OF_MEM;
+
+    if (ctx && untrusted
+        && X509_STORE_CTX_init(ctx, store, u->cf->leaf, untrusted)) {
+        for (i = 0; i < sk_X509_num(u->cf->chain); i++) {
+            sk_X509_push(untrusted, sk_X509_value(u->cf->chain, i));
+        }
+        if (u->chain && u->chain->leaf) {
+            sk_X509_push(untrusted, u->chain->leaf);
+            for (i = 0; i < sk_X509_num(u->chain->chain); i++) {
+                sk_X509_push(untrusted, sk_X509_value(u->chain->chain, i));
+            }
+        }
+        X509_STORE_CTX_set_purpose(ctx, X509_PURPOSE_SSL_SERVER);
+        X509_STORE_CTX_set_verify_cb(ctx, hsts_cert_verify_cb);
+        err = X509_verify_cert(ctx) == 1 ? X509_V_OK
+                                         : X509_STORE_CTX_get_error(ctx);
+        *depth = X509_STORE_CTX_get_error_depth(ctx);
+    }
+    ERR_clear_error();
+    X509_STORE_CTX_free(ctx);
+    sk_X509_free(untrusted);
+    return err;
 }
 
 static const char *hsts_cert_verify_hint(int err)
@@ -465,9 +512,7 @@ static const char *hsts_cert_verify_hint(int err)
 static void hsts_cert_verify(hsts_lockout *lo, hsts_cert_use *u)
 {
     X509_STORE *store;
-    X509_STORE_CTX *ctx;
-    STACK_OF(X509) *untrusted;
-    int i, err, depth;
+    int err, depth = 0;
 
     if (u->verify >= 0 || u->cf->error) {
         return;
@@ -478,39 +523,25 @@ static void hsts_cert_verify(hsts_lockout *lo, hsts_cert_use *u)
         u->why = lo->store_error;
         return;
     }
-    untrusted = sk_X509_new_null();
-    ctx = X509_STORE_CTX_new();
-    if (!untrusted || !ctx
-        || !X509_STORE_CTX_init(ctx, store, u->cf->leaf, untrusted)) {
-        u->why = "out of memory";
-        X509_STORE_CTX_free(ctx);
-        sk_X509_free(untrusted);
+    err = hsts_cert_verify_once(store, u, &depth);
+    if (hsts_cert_untrusted_root(err) && !lo->bundle_loaded) {
+        X509_LOOKUP *file = X509_STORE_add_lookup(store,
+                                                  X509_LOOKUP_file());
+
+        lo->bundle_loaded = 1;
+        if (file) {
+            X509_LOOKUP_load_file(file, NULL, X509_FILETYPE_DEFAULT);
+        }
+        ERR_clear_error();
+        err = hsts_cert_verify_once(store, u, &depth);
+    }
+    if (err == X509_V_OK) {
+        u->verify = 1;
         return;
     }
-    for (i = 0; i < sk_X509_num(u->cf->chain); i++) {
-        sk_X509_push(untrusted, sk_X509_value(u->cf->chain, i));
-    }
-    if (u->chain && u->chain->leaf) {
-        sk_X509_push(untrusted, u->chain->leaf);
-        for (i = 0; i < sk_X509_num(u->chain->chain); i++) {
-            sk_X509_push(untrusted, sk_X509_value(u->chain->chain, i));
-        }
-    }
-    X509_STORE_CTX_set_purpose(ctx, X509_PURPOSE_SSL_SERVER);
-    X509_STORE_CTX_set_verify_cb(ctx, hsts_cert_verify_cb);
-    if (X509_verify_cert(ctx) == 1) {
-        u->verify = 1;
-    }
-    else {
-        err = X509_STORE_CTX_get_error(ctx);
-        depth = X509_STORE_CTX_get_error_depth(ctx);
-        u->why = apr_psprintf(lo->p, "%s (depth %d)%s",
-                              X509_verify_cert_error_string(err), depth,
-                              hsts_cert_verify_hint(err));
-    }
-    ERR_clear_error();
-    X509_STORE_CTX_free(ctx);
-    sk_X509_free(untrusted);
+    u->why = apr_psprintf(lo->p, "%s (depth %d)%s",
+                          X509_verify_cert_error_string(err), depth,
+                          hsts_cert_verify_hint(err));
 }
 
 /* -- what each server presents ----------------------------------------- */
