@@ -26,7 +26,8 @@ case "$what" in
                libnss3-tools"
           # node for playwright-core: Debian's, unless one is installed
           command -v npm >/dev/null 2>&1 || pkgs="$pkgs nodejs npm" ;;
-    bench) pkgs="$pkgs valgrind wrk nghttp2-client procps" ;;
+    bench) pkgs="$pkgs valgrind wrk nghttp2-client procps
+                 python3-cryptography" ;;
     fuzz) pkgs="build-essential clang libclang-rt-dev" ;;
     deb) pkgs="$pkgs debhelper dpkg-dev" ;;
     deb-check) pkgs="$pkgs debhelper dpkg-dev lintian" ;;

@@ -121,6 +121,7 @@ struct hsts_lockout {
     int expiry;
     apr_hash_t *vhosts;         /* hsts_cert_vkey -> hsts_cert_said */
     hsts_cert_said main;
+    apr_array_header_t *no_certs;   /* empty */
     apr_hash_t *mds;            /* lower-case name -> mod_md domain */
     const char *md_store;
     apr_hash_t *files;          /* absolute path -> hsts_cert_file */
@@ -139,29 +140,38 @@ struct hsts_lockout {
     apr_hash_t *told;           /* names checked, when logging */
 };
 
-static hsts_cert_said *hsts_cert_said_make(apr_pool_t *p)
-{
-    hsts_cert_said *said = apr_pcalloc(p, sizeof(*said));
-
-    said->ssl = apr_array_make(p, 2, sizeof(hsts_cert_src));
-    said->other = apr_array_make(p, 1, sizeof(hsts_cert_src));
-    return said;
-}
-
-static void hsts_cert_push(apr_pool_t *p, apr_array_header_t *list,
+/* The lists are made by their first line: hosting configurations have
+ * many vhosts that say nothing of certificates. */
+static void hsts_cert_push(apr_pool_t *p, apr_array_header_t **list,
                            const char *args, const char *directive)
 {
-    hsts_cert_src *src = apr_array_push(list);
+    hsts_cert_src *src;
+
+    if (!*list) {
+        *list = apr_array_make(p, 2, sizeof(hsts_cert_src));
+    }
+    src = apr_array_push(*list);
 
     src->file = ap_getword_conf(p, &args);
     src->directive = directive;
 }
 
+/* A name as the indexes hold it: lower case, no final dot; copied only
+ * when it is not so already, as most names in a configuration are. */
 static const char *hsts_cert_lower(apr_pool_t *p, const char *name)
 {
-    char *copy = apr_pstrdup(p, name);
-    apr_size_t n = strlen(copy);
+    const char *c;
+    char *copy;
+    apr_size_t n;
 
+    for (c = name; *c && !apr_isupper(*c); c++) {
+        continue;
+    }
+    n = (apr_size_t)(c - name) + strlen(c);
+    if (!*c && (n < 2 || name[n - 1] != '.')) {
+        return name;
+    }
+    copy = apr_pstrdup(p, name);
     if (n > 1 && copy[n - 1] == '.') {
         copy[n - 1] = '\0';
     }
@@ -208,7 +218,7 @@ static void hsts_cert_walk(hsts_lockout *lo, const ap_directive_t *d,
 
         if (!ap_cstr_casecmp(name, "<VirtualHost")) {
             hsts_cert_vkey *key = apr_pcalloc(lo->p, sizeof(*key));
-            hsts_cert_said *v = hsts_cert_said_make(lo->p);
+            hsts_cert_said *v = apr_pcalloc(lo->p, sizeof(*v));
 
             key->file = d->filename;
             key->line = (apr_size_t)d->line_num;
@@ -216,7 +226,7 @@ static void hsts_cert_walk(hsts_lockout *lo, const ap_directive_t *d,
             hsts_cert_walk(lo, d->first_child, v);
         }
         else if (!ap_cstr_casecmp(name, "SSLCertificateFile")) {
-            hsts_cert_push(lo->p, said->ssl, d->args, "SSLCertificateFile");
+            hsts_cert_push(lo->p, &said->ssl, d->args, "SSLCertificateFile");
         }
         else if (!ap_cstr_casecmp(name, "SSLCertificateChainFile")) {
             const char *args = d->args;
@@ -225,7 +235,7 @@ static void hsts_cert_walk(hsts_lockout *lo, const ap_directive_t *d,
         }
         else if (!ap_cstr_casecmp(name, "GnuTLSCertificateFile")
                  || !ap_cstr_casecmp(name, "TLSCertificate")) {
-            hsts_cert_push(lo->p, said->other, d->args, name);
+            hsts_cert_push(lo->p, &said->other, d->args, name);
         }
         else if (!ap_cstr_casecmp(name, "MDomain")
                  || !ap_cstr_casecmp(name, "ManagedDomain")) {
@@ -623,8 +633,9 @@ static const hsts_certs *hsts_certs_of(hsts_lockout *lo, server_rec *s)
 {
     hsts_certs *c = apr_hash_get(lo->servers, &s, sizeof(s));
     const hsts_cert_said *v = hsts_cert_said_of(lo, s);
-    const apr_array_header_t *add = v ? v->ssl : lo->main.ssl;
-    const apr_array_header_t *base = lo->main.ssl;
+    const apr_array_header_t *add = v && v->ssl ? v->ssl : lo->no_certs;
+    const apr_array_header_t *base = lo->main.ssl ? lo->main.ssl
+                                                  : lo->no_certs;
     const apr_array_header_t *other;
     const char *chain = v && v->chain ? v->chain : lo->main.chain;
     int i, j, n;
@@ -664,8 +675,8 @@ static const hsts_certs *hsts_certs_of(hsts_lockout *lo, server_rec *s)
         }
     }
     c->uses->nelts = n;
-    other = v && v->other->nelts ? v->other : lo->main.other;
-    for (i = 0; i < other->nelts; i++) {
+    other = v && v->other ? v->other : lo->main.other;
+    for (i = 0; other && i < other->nelts; i++) {
         hsts_cert_add(lo, c, &APR_ARRAY_IDX(other, i, hsts_cert_src), NULL);
     }
     if (!c->uses->nelts && !c->unread && (c->md = hsts_cert_md_of(lo, s))) {
@@ -826,8 +837,7 @@ static hsts_lockout *hsts_lockout_get(hsts_check *ck)
     lo->ca = sc->lockout ? sc->lockout->ca : NULL;
     lo->expiry = sc->lockout ? sc->lockout->expiry_days : 14;
     lo->vhosts = apr_hash_make(lo->p);
-    lo->main.ssl = apr_array_make(lo->p, 2, sizeof(hsts_cert_src));
-    lo->main.other = apr_array_make(lo->p, 1, sizeof(hsts_cert_src));
+    lo->no_certs = apr_array_make(lo->p, 1, sizeof(hsts_cert_src));
     lo->mds = apr_hash_make(lo->p);
     lo->files = apr_hash_make(lo->p);
     lo->uses = apr_hash_make(lo->p);
@@ -846,13 +856,13 @@ static hsts_lockout *hsts_lockout_get(hsts_check *ck)
 
 /* -- findings ----------------------------------------------------------- */
 
+/* A finding the caller counted with hsts_tell() first: the text is made
+ * only for the findings told in full. */
 static void hsts_cert_say(hsts_check *ck, server_rec *s, const char *kind,
                           int level, const char *text)
 {
-    if (hsts_tell(ck, kind, level)) {
-        hsts_say(ck, s, kind, level,
-                 ck->out ? NULL : hsts_vhost_name(ck->p, s), text);
-    }
+    hsts_say(ck, s, kind, level, ck->out ? NULL : hsts_vhost_name(ck->p, s),
+             text);
 }
 
 static const char *hsts_cert_names(apr_pool_t *p, const hsts_cert_file *cf)
@@ -862,15 +872,16 @@ static const char *hsts_cert_names(apr_pool_t *p, const hsts_cert_file *cf)
                               "browsers ignore the subject's CN";
 }
 
-/* Why `name` pins: the policy and where it is. */
-static const char *hsts_cert_why(hsts_check *ck, server_rec *pin,
-                                 const char *domain)
+/* Why a name of `s` is pinned: the policy of `pin` and where it is. */
+static const char *hsts_cert_why(hsts_check *ck, server_rec *s,
+                                 server_rec *pin)
 {
     const hsts_rule *rule = hsts_cert_pins(ck, pin);
 
     return apr_psprintf(ck->p, "pinned by \"%s\" (%s:%d)%s%s",
                         rule->header, rule->where.file, rule->where.line,
-                        domain ? " under " : "", domain ? domain : "");
+                        pin == s ? "" : " under ",
+                        pin == s ? "" : pin->server_hostname);
 }
 
 static void hsts_cert_check_name(hsts_check *ck, hsts_lockout *lo,
@@ -880,7 +891,6 @@ static void hsts_cert_check_name(hsts_check *ck, hsts_lockout *lo,
     const char *l = hsts_cert_lower(ck->p, name);
     server_rec *t = hsts_cert_answers(lo, l, wild);
     const hsts_certs *c;
-    const char *why;
     int i, j;
 
     /* the vhost that has the name checks it on its own line */
@@ -892,19 +902,19 @@ static void hsts_cert_check_name(hsts_check *ck, hsts_lockout *lo,
         if (apr_hash_get(lo->told, l, APR_HASH_KEY_STRING)) {
             return;
         }
-        apr_hash_set(lo->told, apr_pstrdup(lo->p, l), APR_HASH_KEY_STRING,
-                     lo);
+        /* ck->p is the check's own pool when logging: l lives as long */
+        apr_hash_set(lo->told, l, APR_HASH_KEY_STRING, lo);
     }
-    why = hsts_cert_why(ck, pin, pin == s ? NULL : pin->server_hostname);
     if (!t) {
-        hsts_cert_say(ck, s, "lockout-not-served", HSTS_PROBLEM,
-                      apr_psprintf(ck->p, "%s is %s, but no TLS virtual "
-                                   "host answers for it: browsers that got "
-                                   "the header refuse http://%s/ and there "
-                                   "is no https://%s/ to go to; serve it in "
-                                   "a TLS vhost (ServerName or ServerAlias) "
-                                   "or drop includeSubDomains", name, why,
-                                   name, name));
+        if (hsts_tell(ck, "lockout-not-served", HSTS_PROBLEM)) {
+            hsts_cert_say(ck, s, "lockout-not-served", HSTS_PROBLEM,
+                apr_psprintf(ck->p, "%s is %s, but no TLS virtual host "
+                             "answers for it: browsers that got the header "
+                             "refuse http://%s/ and there is no https://%s/ "
+                             "to go to; serve it in a TLS vhost (ServerName "
+                             "or ServerAlias) or drop includeSubDomains",
+                             name, hsts_cert_why(ck, s, pin), name, name));
+        }
         return;
     }
     c = hsts_certs_of(lo, t);
@@ -920,18 +930,17 @@ static void hsts_cert_check_name(hsts_check *ck, hsts_lockout *lo,
                 break;
             }
         }
-        if (j < u->cf->names->nelts) {
-            continue;
+        if (j == u->cf->names->nelts
+            && hsts_tell(ck, "lockout-name-not-covered", HSTS_PROBLEM)) {
+            hsts_cert_say(ck, s, "lockout-name-not-covered", HSTS_PROBLEM,
+                apr_psprintf(ck->p, "%s is %s, and the certificate %s%s%s "
+                             "does not cover it (its names: %s): with HSTS, "
+                             "browsers give users no way past the name "
+                             "error", name, hsts_cert_why(ck, s, pin),
+                             u->cf->path, t == s ? "" : " of ",
+                             t == s ? "" : hsts_vhost_name(ck->p, t),
+                             hsts_cert_names(ck->p, u->cf)));
         }
-        hsts_cert_say(ck, s, "lockout-name-not-covered", HSTS_PROBLEM,
-                      apr_psprintf(ck->p, "%s is %s, and the certificate "
-                                   "%s%s%s does not cover it (its names: "
-                                   "%s): with HSTS, browsers give users no "
-                                   "way past the name error",
-                                   name, why, u->cf->path,
-                                   t == s ? "" : " of ",
-                                   t == s ? "" : hsts_vhost_name(ck->p, t),
-                                   hsts_cert_names(ck->p, u->cf)));
     }
 }
 
@@ -948,61 +957,66 @@ static void hsts_cert_check_use(hsts_check *ck, hsts_lockout *lo,
         }
         u->told = 1;
     }
-    if (cf->error || (u->chain && u->chain->error)) {
+    if ((cf->error || (u->chain && u->chain->error))
+        && hsts_tell(ck, "lockout-unreadable", HSTS_PROBLEM)) {
         const hsts_cert_file *bad = cf->error ? cf : u->chain;
 
         hsts_cert_say(ck, s, "lockout-unreadable", HSTS_PROBLEM,
                       apr_psprintf(ck->p, "the certificate file %s %s",
                                    bad->path, bad->error));
-        if (cf->error) {
-            return;
-        }
+    }
+    if (cf->error) {
+        return;
     }
     switch (hsts_validity(cf->not_before, cf->not_after, now, lo->expiry,
                           &left)) {
     case HSTS_VALID_EXPIRED:
-        hsts_cert_say(ck, s, "lockout-expired", HSTS_PROBLEM,
-                      apr_psprintf(ck->p, "the certificate %s expired on "
-                                   "%s: with HSTS, browsers give users no "
-                                   "way past the error", f, cf->until));
+        if (hsts_tell(ck, "lockout-expired", HSTS_PROBLEM)) {
+            hsts_cert_say(ck, s, "lockout-expired", HSTS_PROBLEM,
+                apr_psprintf(ck->p, "the certificate %s expired on %s: with "
+                             "HSTS, browsers give users no way past the "
+                             "error", f, cf->until));
+        }
         break;
     case HSTS_VALID_NOT_YET:
-        hsts_cert_say(ck, s, "lockout-not-yet-valid", HSTS_PROBLEM,
-                      apr_psprintf(ck->p, "the certificate %s is not valid "
-                                   "before %s: with HSTS, browsers give "
-                                   "users no way past the error", f,
-                                   cf->from));
+        if (hsts_tell(ck, "lockout-not-yet-valid", HSTS_PROBLEM)) {
+            hsts_cert_say(ck, s, "lockout-not-yet-valid", HSTS_PROBLEM,
+                apr_psprintf(ck->p, "the certificate %s is not valid before "
+                             "%s: with HSTS, browsers give users no way past "
+                             "the error", f, cf->from));
+        }
         break;
     case HSTS_VALID_EXPIRING:
-        hsts_cert_say(ck, s, "lockout-expiring", HSTS_WARNING,
-                      apr_psprintf(ck->p, "the certificate %s expires on "
-                                   "%s, in %" APR_INT64_T_FMT " day(s) "
-                                   "(expiry=%d): renew it before then", f,
-                                   cf->until, (apr_int64_t)left,
-                                   lo->expiry));
+        if (hsts_tell(ck, "lockout-expiring", HSTS_WARNING)) {
+            hsts_cert_say(ck, s, "lockout-expiring", HSTS_WARNING,
+                apr_psprintf(ck->p, "the certificate %s expires on %s, in %"
+                             APR_INT64_T_FMT " day(s) (expiry=%d): renew it "
+                             "before then", f, cf->until, (apr_int64_t)left,
+                             lo->expiry));
+        }
         break;
     default:
         break;
     }
     hsts_cert_verify(lo, u);
-    if (!u->verify) {
+    if (!u->verify && hsts_tell(ck, "lockout-chain", HSTS_PROBLEM)) {
         hsts_cert_say(ck, s, "lockout-chain", HSTS_PROBLEM,
                       apr_psprintf(ck->p, "the certificate %s (issuer %s) "
                                    "does not verify: %s", f, cf->issuer,
                                    u->why));
     }
-    if (cf->weak_digest || cf->weak_rsa) {
+    if ((cf->weak_digest || cf->weak_rsa)
+        && hsts_tell(ck, "lockout-weak", HSTS_HINT)) {
         hsts_cert_say(ck, s, "lockout-weak", HSTS_HINT,
-                      apr_psprintf(ck->p, "the certificate %s has %s%s%s: "
-                                   "browsers refuse it", f,
-                                   cf->weak_digest ? "a signature made with "
-                                                   : "",
-                                   cf->weak_digest ? cf->weak_digest : "",
-                                   cf->weak_rsa ? apr_pstrcat(
-                                       ck->p, cf->weak_digest ? " and " : "",
-                                       "a key of ", cf->key,
-                                       " bits (2048 at least)", NULL)
-                                                : ""));
+            apr_psprintf(ck->p, "the certificate %s has %s%s%s%s%s: browsers "
+                         "refuse it", f,
+                         cf->weak_digest ? "a signature made with " : "",
+                         cf->weak_digest ? cf->weak_digest : "",
+                         cf->weak_digest && cf->weak_rsa ? " and " : "",
+                         cf->weak_rsa ? "a key of " : "",
+                         cf->weak_rsa ? apr_pstrcat(ck->p, cf->key, " bits "
+                                                    "(2048 at least)", NULL)
+                                      : ""));
     }
 }
 
@@ -1055,15 +1069,16 @@ void hsts_lockout_vhost(hsts_check *ck, server_rec *s)
         hsts_cert_check_use(ck, lo, s,
                             APR_ARRAY_IDX(c->uses, i, hsts_cert_use *), now);
     }
-    if (c->unread) {
+    if (c->unread && hsts_tell(ck, "lockout-unread", HSTS_HINT)) {
         hsts_cert_say(ck, s, "lockout-unread", HSTS_HINT,
                       apr_psprintf(ck->p, "%s: not checked", c->unread));
     }
-    if (c->md && !c->uses->nelts) {
+    if (c->md && !c->uses->nelts
+        && hsts_tell(ck, "lockout-md-unchecked", HSTS_HINT)) {
         hsts_cert_say(ck, s, "lockout-md-unchecked", HSTS_HINT,
-                      apr_psprintf(ck->p, "the certificate comes from "
-                                   "mod_md (MDomain %s) and its store has "
-                                   "none yet in %s: not checked", c->md,
+                      apr_psprintf(ck->p, "the certificate comes from mod_md "
+                                   "(MDomain %s) and its store has none yet "
+                                   "in %s: not checked", c->md,
                                    c->md_dir ? c->md_dir : "(no store)"));
     }
 }
