@@ -67,9 +67,10 @@
  * the TLS handshake (SNI): that is the host a browser files it under.
  *
  * Files: this one is the request path and the directives; the checks and
- * reports made when the configuration is read are in src/hsts_report.c;
- * the logic that knows nothing of httpd is in src/hsts_policy.c,
- * src/hsts_rollout.c and src/hsts_url.c.
+ * reports made when the configuration is read are in src/hsts_report.c,
+ * the certificates HSTSLockoutCheck reads in src/hsts_cert.c; the logic
+ * that knows nothing of httpd is in src/hsts_policy.c, src/hsts_rollout.c,
+ * src/hsts_url.c and src/hsts_lockout.c.
  */
 
 #include "httpd.h"

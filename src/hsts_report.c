@@ -14,7 +14,9 @@
 
 /*
  * mod_hsts' configuration-time reports: the preload-list and path opt-out
- * checks (check_config, so `apachectl -t` shows them), where each
+ * checks, and the lockout checks of src/hsts_cert.c, which report
+ * through hsts_tell() and hsts_say() here (check_config, so `apachectl
+ * -t` shows them), where each
  * roll-out stands (post_config) and `apachectl -t -D DUMP_HSTS`
  * (test_config).  Nothing here runs per request.
  *
