@@ -88,6 +88,8 @@ typedef struct {
     int key_type;
     int weak_rsa;               /* RSA below 2048 bits */
     const char *weak_digest;    /* "SHA1", "MD5" or NULL */
+    int chain_of;               /* a chain file: its certificates stay */
+    int released;               /* leaf and chain let go once verified */
 } hsts_cert_file;
 
 /* A certificate as a server uses it: the file and its chain file. */
@@ -349,26 +351,19 @@ static void hsts_cert_describe(apr_pool_t *p, hsts_cert_file *cf)
     }
 }
 
-/* The file at `path` (absolute), read on first use: the first
- * certificate is the leaf, the ones after it the chain, anything else
- * (the key, in a combined file) is skipped. */
-static hsts_cert_file *hsts_cert_file_get(hsts_lockout *lo, const char *path)
+/* Reads the certificates of cf->path: the first is the leaf, the ones
+ * after it the chain, anything else (the key, in a combined file) is
+ * skipped.  Non-zero when there is a leaf. */
+static int hsts_cert_parse(hsts_lockout *lo, hsts_cert_file *cf)
 {
-    hsts_cert_file *cf = apr_hash_get(lo->files, path, APR_HASH_KEY_STRING);
     X509 *x;
     BIO *bio;
 
-    if (cf) {
-        return cf;
-    }
-    cf = apr_pcalloc(lo->p, sizeof(*cf));
-    cf->path = path;
-    apr_hash_set(lo->files, path, APR_HASH_KEY_STRING, cf);
     ERR_clear_error();
-    if (!(bio = BIO_new_file(path, "r"))) {
+    if (!(bio = BIO_new_file(cf->path, "r"))) {
         cf->error = apr_psprintf(lo->p, "cannot be read (%s)",
                                  hsts_cert_openssl_error(lo->p));
-        return cf;
+        return 0;
     }
     cf->leaf = PEM_read_bio_X509_AUX(bio, NULL, NULL, NULL);
     cf->chain = sk_X509_new_null();
@@ -380,10 +375,45 @@ static hsts_cert_file *hsts_cert_file_get(hsts_lockout *lo, const char *path)
     BIO_free(bio);
     if (!cf->leaf) {
         cf->error = "holds no PEM certificate";
+        return 0;
+    }
+    return 1;
+}
+
+/* The file at `path` (absolute), read on first use; read again only if
+ * its certificates were let go and a new chain needs them. */
+static hsts_cert_file *hsts_cert_file_get(hsts_lockout *lo, const char *path)
+{
+    hsts_cert_file *cf = apr_hash_get(lo->files, path, APR_HASH_KEY_STRING);
+
+    if (cf) {
+        if (cf->released && hsts_cert_parse(lo, cf)) {
+            cf->released = 0;
+        }
         return cf;
     }
-    hsts_cert_describe(lo->p, cf);
+    cf = apr_pcalloc(lo->p, sizeof(*cf));
+    cf->path = path;
+    apr_hash_set(lo->files, path, APR_HASH_KEY_STRING, cf);
+    if (hsts_cert_parse(lo, cf)) {
+        hsts_cert_describe(lo->p, cf);
+    }
     return cf;
+}
+
+/* Once verified, what a certificate file says is kept as text and its
+ * parsed certificates let go: a hosting configuration has thousands,
+ * and mod_ssl is about to load them all too.  Chain files stay. */
+static void hsts_cert_release(hsts_cert_file *cf)
+{
+    if (cf->chain_of || !cf->leaf) {
+        return;
+    }
+    X509_free(cf->leaf);
+    sk_X509_pop_free(cf->chain, X509_free);
+    cf->leaf = NULL;
+    cf->chain = NULL;
+    cf->released = 1;
 }
 
 /* httpd resolves a certificate file against ServerRoot as mod_ssl
@@ -394,6 +424,8 @@ static const char *hsts_cert_path(hsts_lockout *lo, const char *file)
 
     return path ? path : file;
 }
+
+static void hsts_cert_verify(hsts_lockout *lo, hsts_cert_use *u);
 
 static hsts_cert_use *hsts_cert_use_get(hsts_lockout *lo, const char *file,
                                         const char *chain,
@@ -407,10 +439,15 @@ static hsts_cert_use *hsts_cert_use_get(hsts_lockout *lo, const char *file,
     if (!u) {
         u = apr_pcalloc(lo->p, sizeof(*u));
         u->cf = hsts_cert_file_get(lo, path);
-        u->chain = chain ? hsts_cert_file_get(lo, cpath) : NULL;
+        if (chain) {
+            u->chain = hsts_cert_file_get(lo, cpath);
+            u->chain->chain_of = 1;
+        }
         u->directive = directive;
         u->verify = -1;
         apr_hash_set(lo->uses, key, APR_HASH_KEY_STRING, u);
+        hsts_cert_verify(lo, u);
+        hsts_cert_release(u->cf);
     }
     return u;
 }
@@ -662,15 +699,15 @@ static const hsts_certs *hsts_certs_of(hsts_lockout *lo, server_rec *s)
     for (i = n = 0; i < c->uses->nelts; i++) {
         hsts_cert_use *u = APR_ARRAY_IDX(c->uses, i, hsts_cert_use *);
 
-        for (j = i + 1; u->cf->leaf && j < c->uses->nelts; j++) {
+        for (j = i + 1; !u->cf->error && j < c->uses->nelts; j++) {
             const hsts_cert_use *w = APR_ARRAY_IDX(c->uses, j,
                                                    hsts_cert_use *);
 
-            if (w->cf->leaf && w->cf->key_type == u->cf->key_type) {
+            if (!w->cf->error && w->cf->key_type == u->cf->key_type) {
                 break;
             }
         }
-        if (!u->cf->leaf || j == c->uses->nelts) {
+        if (u->cf->error || j == c->uses->nelts) {
             APR_ARRAY_IDX(c->uses, n++, hsts_cert_use *) = u;
         }
     }

@@ -617,3 +617,23 @@ def test_answered_by_another_wildcard(h, certs):
               aliases=["shop-?.example.test"]),
         vhost(h, "shop-1.example.test", None, tls=False)))
     assert rc == 0 and lockout_lines(out) == [], out
+
+
+def test_one_file_two_chains(h, certs):
+    # the same certificate file with and without SSLCertificateChainFile:
+    # verified once each way, the file read again for the second
+    leaf = certs.leaf(["a.example.test", "b.example.test"], chain=False)
+    rc, out = h.check_config(conf(
+        h, certs,
+        vhost(h, "a.example.test", leaf, POLICY,
+              body='    SSLCertificateChainFile "%s"' % certs.inter.cert),
+        vhost(h, "b.example.test", leaf, POLICY)))
+    lines = lockout_lines(out)
+    assert rc == 0 and len(lines) == 1, out
+    assert "vhost b.example.test" in lines[0] and "does not verify" \
+        in lines[0], out
+    objs = dump(h)
+    assert vhost_obj(objs, "a.example.test")["certificates"][0][
+        "verified"] is True
+    assert vhost_obj(objs, "b.example.test")["certificates"][0][
+        "verified"] is False
