@@ -45,12 +45,16 @@ APXS_ENV = $(addprefix -Wc$(,),$(CPPFLAGS) $(CFLAGS)) \
 VERSION := $(shell sh scripts/version.sh)
 DIST = dist/mod_hsts-$(VERSION).tar.gz
 
-SRC = mod_hsts.c src/hsts_report.c src/hsts_preload.c src/hsts_status.c \
-      src/hsts_json.c src/hsts_policy.c src/hsts_rollout.c src/hsts_url.c
+SRC = mod_hsts.c src/hsts_report.c src/hsts_preload.c src/hsts_cert.c \
+      src/hsts_status.c src/hsts_json.c src/hsts_policy.c src/hsts_rollout.c \
+      src/hsts_url.c src/hsts_lockout.c
 HDR = include/mod_hsts.h include/hsts_check.h include/hsts_preload.h \
       include/hsts_json.h include/hsts_policy.h include/hsts_rollout.h \
-      include/hsts_url.h include/mod_hsts_version.h
-PURE = src/hsts_json.c src/hsts_policy.c src/hsts_rollout.c src/hsts_url.c
+      include/hsts_url.h include/hsts_lockout.h include/mod_hsts_version.h
+PURE = src/hsts_json.c src/hsts_policy.c src/hsts_rollout.c src/hsts_url.c \
+       src/hsts_lockout.c
+# HSTSLockoutCheck reads certificates with the libcrypto mod_ssl uses.
+LIBS = -lcrypto
 
 MODS_AVAILABLE = /etc/apache2/mods-available
 
@@ -69,7 +73,8 @@ AS_USER := $(shell [ "$$(id -u)" = 0 ] && [ -n "$(SUDO_USER)" ] \
 all: .libs/mod_hsts.so
 
 .libs/mod_hsts.so: $(SRC) $(HDR)
-	$(APXS) -c -I include $(APXS_WARN) $(APXS_ENV) -o mod_hsts.la $(SRC)
+	$(APXS) -c -I include $(APXS_WARN) $(APXS_ENV) -o mod_hsts.la $(SRC) \
+	    $(LIBS)
 
 install: .libs/mod_hsts.so
 	$(APXS) -i -n hsts mod_hsts.la
@@ -83,8 +88,13 @@ tests/unit/test_policy: tests/unit/test_policy.c $(PURE) $(HDR)
 	$(CC_HOST) -std=c99 -g -O1 -I include $(WARN) -o $@ \
 	    tests/unit/test_policy.c $(PURE)
 
-unit: tests/unit/test_policy
+tests/unit/test_lockout: tests/unit/test_lockout.c $(PURE) $(HDR)
+	$(CC_HOST) -std=c99 -g -O1 -I include $(WARN) -o $@ \
+	    tests/unit/test_lockout.c $(PURE)
+
+unit: tests/unit/test_policy tests/unit/test_lockout
 	./tests/unit/test_policy
+	./tests/unit/test_lockout
 
 deps-test:
 	@scripts/deps.sh test
@@ -218,7 +228,7 @@ asan: deps-test
 	cp --parents $(SRC) $(HDR) $(ASAN_DIR)/
 	cd $(ASAN_DIR) && $(APXS) -c -I include $(APXS_WARN) \
 	    -Wc,-fsanitize=address,undefined -Wc,-fno-omit-frame-pointer \
-	    -Wl,-fsanitize=address,undefined -o mod_hsts.la $(SRC)
+	    -Wl,-fsanitize=address,undefined -o mod_hsts.la $(SRC) $(LIBS)
 	cd tests && HSTS_MODULE=$(CURDIR)/$(ASAN_DIR)/.libs/mod_hsts.so \
 	    HSTS_HTTPD_PRELOAD=$(ASAN_LIB) \
 	    ASAN_OPTIONS=detect_leaks=0:log_path=$(ASAN_LOGS)/asan \
@@ -248,10 +258,11 @@ matrix-module:
 	rm -rf $(MATRIX_DIR) && mkdir -p $(MATRIX_DIR)
 	cp --parents $(SRC) $(HDR) $(MATRIX_DIR)/
 	cd $(MATRIX_DIR) && $(APXS) -c -I include $(APXS_WARN) \
-	    -o mod_hsts.la $(SRC)
+	    -o mod_hsts.la $(SRC) $(LIBS)
 
 clean:
 	rm -rf .libs src/.libs bench/.libs build *.la *.lo *.slo *.o src/*.lo \
 	    src/*.slo src/*.o bench/*.la bench/*.lo bench/*.slo bench/*.o \
-	    tests/unit/test_policy tests/fuzz/fuzz_config tests/__pycache__ \
+	    tests/unit/test_policy tests/unit/test_lockout tests/fuzz/fuzz_config \
+	    tests/__pycache__ \
 	    tests/.pytest_cache

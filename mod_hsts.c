@@ -34,6 +34,10 @@
  *       withholding includeSubDomains and preload until the target.
  *   HSTSPreloadCheck off|warn|strict
  *       server config.  Preload-list rules checked at startup.
+ *   HSTSLockoutCheck off|warn|strict [ca=FILE] [expiry=DAYS]
+ *       server config.  Every name a policy pins checked at startup for a
+ *       TLS vhost and a certificate that covers it, is valid and verifies
+ *       (src/hsts_cert.c).
  *   HSTSOverrideLimits [max-age=MIN..MAX] [includeSubDomains=allow|deny]
  *                      [preload=allow|deny] [off=allow|deny]
  *       server, vhost.  Bounds for what goes out where tenants' .htaccess
@@ -66,10 +70,11 @@
  *
  * Files: this one is the request path and the directives; the checks and
  * reports made when the configuration is read are in src/hsts_report.c,
- * the hsts-status handler and server-status section in src/hsts_status.c
- * (both write JSON with src/hsts_json.c); the logic that knows nothing
- * of httpd is in src/hsts_policy.c, src/hsts_rollout.c and
- * src/hsts_url.c.
+ * the certificates HSTSLockoutCheck reads in src/hsts_cert.c, the
+ * hsts-status handler and server-status section in src/hsts_status.c
+ * (both JSON documents are written with src/hsts_json.c); the logic that
+ * knows nothing of httpd is in src/hsts_policy.c, src/hsts_rollout.c,
+ * src/hsts_url.c and src/hsts_lockout.c.
  */
 
 #include "httpd.h"
@@ -215,6 +220,7 @@ static void *hsts_create_srv_conf(apr_pool_t *p, server_rec *s)
     conf->rollout = NULL;
     conf->limits = NULL;
     conf->preload_check = HSTS_UNSET;
+    conf->lockout = NULL;
     conf->name_exempt = HSTS_UNSET;
     conf->names_never_exempt = 0;
     return conf;
@@ -229,6 +235,7 @@ static void *hsts_merge_srv_conf(apr_pool_t *p, void *basev, void *addv)
     conf->limits = add->limits ? add->limits : base->limits;
     conf->preload_check = add->preload_check != HSTS_UNSET
                           ? add->preload_check : base->preload_check;
+    conf->lockout = add->lockout ? add->lockout : base->lockout;
     conf->name_exempt = HSTS_UNSET;     /* per server, never inherited */
     conf->names_never_exempt = 0;
     return conf;
@@ -561,6 +568,60 @@ static const char *hsts_cmd_preload_check(cmd_parms *cmd, void *mconfig,
         return apr_psprintf(cmd->pool, "%s: unknown value '%s' (expected "
                             "off, warn or strict)", cmd->cmd->name, arg);
     }
+    return NULL;
+}
+
+static const char *hsts_cmd_lockout_check(cmd_parms *cmd, void *mconfig,
+                                          int argc, char *const argv[])
+{
+    hsts_srv_conf *conf = ap_get_module_config(cmd->server->module_config,
+                                               &hsts_module);
+    hsts_lockout_conf *lc = apr_pcalloc(cmd->pool, sizeof(*lc));
+    const char *err = ap_check_cmd_context(cmd, GLOBAL_ONLY);
+    apr_finfo_t fi;
+    int i;
+
+    (void)mconfig;
+    if (err) {
+        return err;
+    }
+    if (argc < 1) {
+        return apr_psprintf(cmd->pool, "%s: off, warn or strict expected",
+                            cmd->cmd->name);
+    }
+    lc->mode = !ap_cstr_casecmp(argv[0], "off") ? HSTS_PRELOAD_OFF
+               : !ap_cstr_casecmp(argv[0], "warn") ? HSTS_PRELOAD_WARN
+               : !ap_cstr_casecmp(argv[0], "strict") ? HSTS_PRELOAD_STRICT
+               : HSTS_UNSET;
+    if (lc->mode == HSTS_UNSET) {
+        return apr_psprintf(cmd->pool, "%s: unknown value '%s' (expected "
+                            "off, warn or strict)", cmd->cmd->name, argv[0]);
+    }
+    lc->expiry_days = 14;
+    for (i = 1; i < argc; i++) {
+        const char *a = argv[i];
+
+        if (!ap_cstr_casecmpn(a, "ca=", 3) && a[3]) {
+            lc->ca = ap_server_root_relative(cmd->pool, a + 3);
+            if (!lc->ca || apr_stat(&fi, lc->ca, APR_FINFO_TYPE,
+                                    cmd->temp_pool) != APR_SUCCESS
+                || fi.filetype != APR_REG) {
+                return apr_psprintf(cmd->pool, "%s: '%s': no such file",
+                                    cmd->cmd->name, a);
+            }
+        }
+        else if (!ap_cstr_casecmpn(a, "expiry=", 7) && a[7]
+                 && strspn(a + 7, "0123456789") == strlen(a + 7)
+                 && strlen(a + 7) <= 4) {
+            lc->expiry_days = atoi(a + 7);
+        }
+        else {
+            return apr_psprintf(cmd->pool, "%s: unknown argument '%s' "
+                                "(expected ca=FILE or expiry=DAYS, 0 to "
+                                "9999)", cmd->cmd->name, a);
+        }
+    }
+    conf->lockout = lc;
     return NULL;
 }
 
@@ -1383,5 +1444,9 @@ static const command_rec hsts_cmds[] = {
     AP_INIT_TAKE1("HSTSPreloadCheck", hsts_cmd_preload_check, NULL,
                   RSRC_CONF, "off, warn (default) or strict: check the "
                   "preload list's rules at startup"),
+    AP_INIT_TAKE_ARGV("HSTSLockoutCheck", hsts_cmd_lockout_check, NULL,
+                      RSRC_CONF, "off|warn|strict [ca=FILE] [expiry=DAYS]: "
+                      "check at startup that every name a policy pins has "
+                      "a valid certificate"),
     { NULL }
 };

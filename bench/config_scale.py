@@ -31,7 +31,17 @@ the time), and writes the table into bench/RESULTS.md between its
 markers (BENCH_RESULTS: another file, or empty for none).  Figures only:
 it asserts nothing.
 
-    BENCH_CONFIG_SIZES=200,2000 python3 bench/config_scale.py   # quick
+Then the certificates case (BENCH_CONFIG_CERTS, default 10000; 0 skips
+it): that many TLS vhosts each with its own certificate (one private CA,
+one EC key, a leaf per vhost made with python3-cryptography: openssl's
+command line takes ~10 ms a certificate), started for real, as mod_ssl
+loads every certificate only at a real start: httpd -DFOREGROUND until
+it serves, then stopped; the CPU time of the whole run (wait4) with
+mod_hsts (HSTSPolicy in each vhost, HSTSLockoutCheck reading and
+verifying every certificate) against the same without mod_hsts.
+
+    BENCH_CONFIG_SIZES=200,2000 BENCH_CONFIG_CERTS=500 \
+        python3 bench/config_scale.py   # quick
 """
 
 import datetime
@@ -55,6 +65,8 @@ SIZES = [int(n) for n in os.environ.get("BENCH_CONFIG_SIZES",
                                         "1000,10000,50000").split(",") if n]
 RUNS = int(os.environ.get("BENCH_CONFIG_RUNS", "0"))
 RESULTS = os.environ.get("BENCH_RESULTS", os.path.join(HERE, "RESULTS.md"))
+CERTS = int(os.environ.get("BENCH_CONFIG_CERTS", "10000"))
+CERT_RUNS = int(os.environ.get("BENCH_CONFIG_CERT_RUNS", "3"))  # each
 MODULES = ["mpm_event", "authz_core", "mime", "dir", "alias", "ssl",
            "socache_shmcb", "headers"]
 POLICY = "max-age=63072000; includeSubDomains"
@@ -75,6 +87,8 @@ def write_config(d, pki, n, variant, ports):
                                                     m) for m in MODULES]
     if hsts:
         mods.append("LoadModule hsts_module %s" % harness.MODULE)
+        # the shared certificate's CA is a private one
+        mods.append('HSTSLockoutCheck warn "ca=%s"' % pki.ca)
     main = mods + [
         'ServerRoot "%s"' % d,
         'DefaultRuntimeDir "%s"' % d,
@@ -310,9 +324,9 @@ def table(results):
     return "\n".join(lines)
 
 
-def write_results(path, body):
-    begin, end = ("<!-- begin: make bench-config -->",
-                  "<!-- end: make bench-config -->")
+def write_results(path, body, marker="make bench-config"):
+    begin, end = ("<!-- begin: %s -->" % marker,
+                  "<!-- end: %s -->" % marker)
     text = open(path).read() if os.path.exists(path) else ""
     pattern = re.compile(re.escape(begin) + r"\n.*?" + re.escape(end), re.S)
     if not pattern.search(text):
@@ -324,9 +338,198 @@ def write_results(path, body):
     print("bench-config: results written to %s" % path)
 
 
+def make_certs(d, n):
+    """One CA and one EC key; a leaf for site%06d.example (and its www.)
+    per vhost, each in its own file.  Returns (CA file, key file, [leaf
+    files], seconds taken)."""
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    start = time.perf_counter()
+    now = datetime.datetime.now(datetime.timezone.utc)
+    ca_key = ec.generate_private_key(ec.SECP256R1())
+    ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME,
+                                            "bench CA")])
+    ca = (x509.CertificateBuilder().subject_name(ca_name)
+          .issuer_name(ca_name).public_key(ca_key.public_key())
+          .serial_number(1).not_valid_before(now - datetime.timedelta(1))
+          .not_valid_after(now + datetime.timedelta(365))
+          .add_extension(x509.BasicConstraints(ca=True, path_length=None),
+                         critical=True)
+          .sign(ca_key, hashes.SHA256()))
+    ca_file = os.path.join(d, "ca.pem")
+    with open(ca_file, "wb") as f:
+        f.write(ca.public_bytes(serialization.Encoding.PEM))
+    key = ec.generate_private_key(ec.SECP256R1())
+    key_file = os.path.join(d, "leaf.key")
+    with open(key_file, "wb") as f:
+        f.write(key.private_bytes(serialization.Encoding.PEM,
+                                  serialization.PrivateFormat.PKCS8,
+                                  serialization.NoEncryption()))
+    os.makedirs(os.path.join(d, "certs"))
+    files = []
+    for i in range(n):
+        name = "site%06d.example" % i
+        cert = (x509.CertificateBuilder()
+                .subject_name(x509.Name([x509.NameAttribute(
+                    NameOID.COMMON_NAME, name)]))
+                .issuer_name(ca_name).public_key(key.public_key())
+                .serial_number(1000 + i)
+                .not_valid_before(now - datetime.timedelta(1))
+                .not_valid_after(now + datetime.timedelta(90))
+                .add_extension(x509.SubjectAlternativeName(
+                    [x509.DNSName(name), x509.DNSName("www." + name)]),
+                    critical=False)
+                .add_extension(x509.ExtendedKeyUsage(
+                    [x509.oid.ExtendedKeyUsageOID.SERVER_AUTH]),
+                    critical=False)
+                .sign(ca_key, hashes.SHA256()))
+        path = os.path.join(d, "certs", "%s.pem" % name)
+        with open(path, "wb") as f:
+            f.write(cert.public_bytes(serialization.Encoding.PEM))
+        files.append(path)
+    return ca_file, key_file, files, time.perf_counter() - start
+
+
+def write_cert_config(d, n, hsts, ca_file, key_file, files, port):
+    mods = ["LoadModule %s_module %s/mod_%s.so" % (m, harness.modules_dir(),
+                                                    m) for m in MODULES]
+    mods += harness.load_lines([])
+    if hsts:
+        mods.append("LoadModule hsts_module %s" % harness.MODULE)
+        mods.append('HSTSLockoutCheck warn "ca=%s"' % ca_file)
+    main = mods + [
+        'ServerRoot "%s"' % d,
+        'DefaultRuntimeDir "%s"' % d,
+        'PidFile "%s/httpd.pid"' % d,
+        'ErrorLog "%s/error.log"' % d,
+        "LogLevel warn",
+        "ServerName main.invalid",
+        "TypesConfig /etc/mime.types",
+        "Listen 127.0.0.1:%d https" % port,
+        "StartServers 1",
+        'DocumentRoot "%s"' % d,
+        'Include "%s/vhosts.conf"' % d,
+    ]
+    if os.geteuid() == 0:
+        main += ["User %s" % harness.run_as()[0],
+                 "Group %s" % harness.run_as()[1]]
+    with open(os.path.join(d, "httpd.conf"), "w") as f:
+        f.write("\n".join(main) + "\n")
+    with open(os.path.join(d, "vhosts.conf"), "w") as f:
+        for i in range(n):
+            name = "site%06d.example" % i
+            f.write("<VirtualHost 127.0.0.1:%d>\n"
+                    "    ServerName %s\n"
+                    "    ServerAlias www.%s\n"
+                    "    SSLEngine on\n"
+                    '    SSLCertificateFile "%s"\n'
+                    '    SSLCertificateKeyFile "%s"\n'
+                    "%s"
+                    "</VirtualHost>\n"
+                    % (port, name, name, files[i], key_file,
+                       '    HSTSPolicy "%s"\n' % POLICY if hsts else ""))
+
+
+def start_stop(d, port):
+    """(CPU seconds of the whole run, wall seconds until it serves, peak
+    RSS kB, mod_hsts log lines): httpd started for real, stopped once it
+    serves."""
+    conf = os.path.join(d, "httpd.conf")
+    pid_file = os.path.join(d, "httpd.pid")
+    log = os.path.join(d, "error.log")
+    for path in (pid_file, log):
+        if os.path.exists(path):
+            os.unlink(path)
+    start = time.perf_counter()
+    proc = subprocess.Popen([harness.httpd_binary(), "-f", conf,
+                             "-DFOREGROUND"], stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL,
+                            env=harness.httpd_env())
+    deadline = time.time() + 600
+    while True:
+        if proc.poll() is not None:
+            raise RuntimeError("httpd exited at start:\n" + open(log).read())
+        try:
+            with open(pid_file) as f:
+                if int(f.read().strip() or 0) == proc.pid:
+                    import socket
+                    with socket.create_connection(("127.0.0.1", port),
+                                                  timeout=0.2):
+                        break
+        except (OSError, ValueError):
+            pass
+        if time.time() > deadline:
+            raise RuntimeError("httpd did not start")
+        time.sleep(0.02)
+    wall = time.perf_counter() - start
+    proc.send_signal(15)
+    _, status, usage = os.wait4(proc.pid, 0)
+    lines = [l for l in open(log, errors="replace")
+             if harness.LOG_LEVEL_RE.match(l) and "[hsts:" in l]
+    return usage.ru_utime + usage.ru_stime, wall, usage.ru_maxrss, lines
+
+
+def bench_certs(n):
+    d = tempfile.mkdtemp(prefix="hsts-config-certs-%d-" % n)
+    os.chmod(d, 0o755)
+    port = harness.free_ports(1)[0]
+    try:
+        ca_file, key_file, files, made = make_certs(d, n)
+        for p in [ca_file, key_file] + files:
+            os.chmod(p, 0o644)
+        os.chmod(os.path.join(d, "certs"), 0o755)
+        print("%d certificates made in %.1f s" % (n, made))
+        res = {}
+        for variant in ("none", "hsts") * CERT_RUNS:
+            write_cert_config(d, n, variant == "hsts", ca_file, key_file,
+                              files, port)
+            cpu, wall, kb, lines = start_stop(d, port)
+            print("%6d vhosts with their own certificates, %-4s: start "
+                  "%.2f s CPU, %.2f s until serving, %.0f MB, %d mod_hsts "
+                  "log lines" % (n, variant, cpu, wall, kb / 1024.0,
+                                 len(lines)))
+            if lines:
+                print("".join(lines[:10]))
+            res.setdefault(variant, []).append((cpu, wall, kb, len(lines)))
+        return res, made
+    finally:
+        shutil.rmtree(d, ignore_errors=True)
+
+
+def cert_table(n, res, made):
+    none = statistics.median(r[0] for r in res["none"])
+    rows = ["%d TLS vhosts, each with its own certificate (made in %.0f s), "
+            "started for real until serving, then stopped; median of %d "
+            "runs each, the two variants alternating."
+            % (n, made, len(res["none"])), "",
+            "| variant | start CPU s, median (min-max) | vs. none | until "
+            "serving, wall s | peak RSS MB | mod_hsts log lines |",
+            "|---|---|---|---|---|---|"]
+    for v in ("none", "hsts"):
+        cpus = [r[0] for r in res[v]]
+        cpu = statistics.median(cpus)
+        rows.append("| %s | %.2f (%.2f-%.2f) | %s | %.2f | %.0f | %s |"
+                    % (v, cpu, min(cpus), max(cpus),
+                       "" if v == "none" else "%.2f" % (cpu / none),
+                       statistics.median(r[1] for r in res[v]),
+                       max(r[2] for r in res[v]) / 1024.0,
+                       max(r[3] for r in res[v]) if v == "hsts" else ""))
+    return "\n".join(rows) + "\n"
+
+
 def main():
     if not os.path.exists(harness.MODULE):
         sys.exit("bench-config: build the module first (make)")
+    if CERTS:
+        res, made = bench_certs(CERTS)
+        body = cert_table(CERTS, res, made)
+        print()
+        print(body)
+        if RESULTS:
+            write_results(RESULTS, body, "make bench-config certs")
     pki = harness.make_pki("config-scale")
     ports = harness.free_ports(2)
     results = {}

@@ -13,9 +13,10 @@
  */
 
 /*
- * The state of one run of the configuration-time checks
- * (src/hsts_report.c), shared with the files that make findings of their
- * own (src/hsts_preload.c).
+ * One run of the configuration-time checks (src/hsts_report.c), shared
+ * with the files that make findings of their own (src/hsts_preload.c,
+ * src/hsts_cert.c), so that every finding is counted, logged, dumped and
+ * kept for hsts-status the same way.
  */
 
 #ifndef HSTS_CHECK_H
@@ -25,6 +26,7 @@
 
 typedef struct hsts_tls_map hsts_tls_map;
 typedef struct hsts_preload_index hsts_preload_index;
+typedef struct hsts_lockout hsts_lockout;
 
 /* How many findings of one kind were seen, for the summary line. */
 typedef struct {
@@ -33,7 +35,13 @@ typedef struct {
     int count;
 } hsts_tally;
 
-#define HSTS_KINDS_MAX 16
+#define HSTS_KINDS_MAX 32
+
+/* Which directive a finding answers to: its mode says whether a problem
+ * refuses the start.  "lockout-" kinds are HSTSLockoutCheck's. */
+#define HSTS_CHECK_PRELOAD 0
+#define HSTS_CHECK_LOCKOUT 1
+#define HSTS_CHECKS        2
 
 typedef struct {
     apr_pool_t *pool;           /* lives as long as the check */
@@ -41,8 +49,10 @@ typedef struct {
     server_rec *main;
     hsts_tls_map *tls;          /* made when first needed */
     hsts_preload_index *preload;    /* likewise (src/hsts_preload.c) */
-    int mode;
-    int problems;
+    hsts_lockout *lockout;      /* likewise (src/hsts_cert.c) */
+    int modes[HSTS_CHECKS];     /* HSTS_PRELOAD_OFF, _WARN, _STRICT */
+    int problems[HSTS_CHECKS];
+    int cert_problems;          /* lockout problems with a certificate */
     hsts_tally tallies[HSTS_KINDS_MAX];
     int kinds;
     hsts_json *out;             /* DUMP_HSTS: findings go there, not to
@@ -58,6 +68,9 @@ typedef struct {
 #define HSTS_HINT    1
 #define HSTS_WARNING 2
 
+/* Which check (HSTS_CHECK_...) a kind of finding belongs to. */
+int hsts_kind_check(const char *kind);
+
 /* Counts a finding; non-zero when it is to be told in full (and then
  * hsts_say must follow). */
 int hsts_tell(hsts_check *ck, const char *kind, int level);
@@ -71,5 +84,28 @@ void hsts_say(hsts_check *ck, const server_rec *s, const char *kind,
 
 /* Whether a server speaks TLS, as its TLS module will decide it. */
 int hsts_is_tls(hsts_check *ck, server_rec *s);
+
+/* "vhost NAME (FILE:LINE)", or "the main server". */
+const char *hsts_vhost_name(apr_pool_t *p, const server_rec *s);
+
+/* A certificate a server presents, as DUMP_HSTS and hsts-status list
+ * it: made by src/hsts_cert.c, kept per server by the serving reading
+ * (days left are counted when a document is written). */
+struct hsts_cert_info {
+    hsts_cert_info *next;
+    const char *file, *directive, *chain_file;
+    const char *error;          /* the file could not be used: why */
+    apr_array_header_t *names;  /* subjectAltName DNS names */
+    long long not_before, not_after;
+    const char *issuer, *key;
+    int verified;
+    const char *verify_error;
+};
+
+/* src/hsts_cert.c: HSTSLockoutCheck's findings for the names and
+ * certificates of one server; and its certificates, from pool p. */
+void hsts_lockout_vhost(hsts_check *ck, server_rec *s);
+hsts_cert_info *hsts_lockout_certs(hsts_check *ck, server_rec *s,
+                                   apr_pool_t *p);
 
 #endif /* HSTS_CHECK_H */

@@ -87,13 +87,25 @@ typedef struct {
     hsts_where where;
 } hsts_limits;
 
-/* A finding of the serving reading (src/hsts_report.c). */
+/* A finding of the serving reading (src/hsts_report.c), and a
+ * certificate it read (include/hsts_check.h). */
 typedef struct hsts_found hsts_found;
+typedef struct hsts_cert_info hsts_cert_info;
+
+/* The HSTSLockoutCheck line (src/hsts_cert.c): mode is one of the
+ * HSTS_PRELOAD_ values, ca an absolute file name or NULL. */
+typedef struct {
+    int mode;
+    const char *ca;
+    int expiry_days;
+} hsts_lockout_conf;
 
 typedef struct {
     const hsts_rollout *rollout;    /* NULL: unset, inherit; default none */
     const hsts_limits *limits;      /* NULL: unset, inherit; default none */
     int preload_check;              /* main server only; default warn */
+    const hsts_lockout_conf *lockout;   /* main server only; NULL: unset,
+                                         * default warn */
     /* Not a directive: whether ServerName itself is exempt (an IP literal
      * or localhost), worked out once in post_config so that the common
      * request, Host == ServerName, needs a strcmp instead of a scan.
@@ -106,10 +118,12 @@ typedef struct {
     int names_never_exempt;
     /* Not directives: set in post_config for hsts-status, never merged:
      * whether the server speaks TLS, the findings of the serving reading
-     * in the order told, and DUMP_HSTS's preload_ready (-1: null). */
+     * in the order told, DUMP_HSTS's preload_ready (-1: null) and the
+     * certificates it presents. */
     int tls;
     hsts_found *kept, *kept_last;
     int preload_ready;
+    hsts_cert_info *certs;
 } hsts_srv_conf;
 
 /* src/hsts_report.c: what runs when the configuration is read.

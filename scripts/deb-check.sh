@@ -257,7 +257,7 @@ log=/var/log/apache2/error.log
 log_size() { stat -c %s "$log" 2>/dev/null || echo 0; }
 echo "mod_hsts package check" > "$scratch/htdocs/index.html"
 chmod -R a+rX "$scratch/htdocs"
-openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj "/CN=$server_name" \
+openssl req -x509 -newkey rsa:2048 -nodes -days 365 -subj "/CN=$server_name" \
     -addext "subjectAltName=DNS:$server_name" \
     -addext "basicConstraints=critical,CA:FALSE" -keyout "$scratch/key.pem" \
     -out "$scratch/cert.pem" 2>/dev/null
@@ -287,6 +287,8 @@ Listen 127.0.0.1:$port
     SSLCertificateKeyFile "$scratch/key.pem"
     HSTSPolicy "$policy"
 </VirtualHost>
+# the throwaway certificate is its own CA
+HSTSLockoutCheck warn "ca=$scratch/cert.pem"
 EOF
 dump=$(httpd -t -D DUMP_HSTS 2>/dev/null) || fail "apache2 -t failed"
 case "$(echo "$dump" | head -n 1)" in

@@ -17,15 +17,17 @@ set -euo pipefail
 what=${1:-test}
 # apache2-bin holds httpd and its modules (mod_ssl, mod_http2, mod_proxy,
 # mod_cgid, mod_cache) without starting a system service on port 80.
+# libssl-dev: HSTSLockoutCheck reads certificates with libcrypto.
 pkgs="apache2-bin apache2-dev apache2-utils build-essential curl openssl
-      media-types python3"
+      libssl-dev media-types python3"
 case "$what" in
     demo) ;;
     test) pkgs="$pkgs python3-pytest python3-h2 nghttp2-client chromium
                libnss3-tools"
           # node for playwright-core: Debian's, unless one is installed
           command -v npm >/dev/null 2>&1 || pkgs="$pkgs nodejs npm" ;;
-    bench) pkgs="$pkgs valgrind wrk nghttp2-client procps" ;;
+    bench) pkgs="$pkgs valgrind wrk nghttp2-client procps
+                 python3-cryptography" ;;
     fuzz) pkgs="build-essential clang libclang-rt-dev" ;;
     # git lists a clone's files for the tarball (a copy without .git
     # packs what is there, less what .gitignore names)

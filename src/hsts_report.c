@@ -14,7 +14,9 @@
 
 /*
  * mod_hsts' configuration-time reports: the preload-list and path opt-out
- * checks (check_config, so `apachectl -t` shows them), where each
+ * checks, and the lockout checks of src/hsts_cert.c, which report
+ * through hsts_tell() and hsts_say() here (check_config, so `apachectl
+ * -t` shows them), where each
  * roll-out stands (post_config) and `apachectl -t -D DUMP_HSTS`
  * (test_config).  The serving reading keeps its findings, and each
  * server's TLS, for the hsts-status handler (src/hsts_status.c), which
@@ -43,7 +45,7 @@ APLOG_USE_MODULE(hsts);
 /* Findings of one kind the log names before it only counts them. */
 #define HSTS_LOG_FIRST 5
 
-static const char *hsts_vhost_name(apr_pool_t *p, const server_rec *s)
+const char *hsts_vhost_name(apr_pool_t *p, const server_rec *s)
 {
     if (!s->defn_name) {
         return apr_psprintf(p, "main server %s",
@@ -233,8 +235,11 @@ static void hsts_check_init(hsts_check *ck, apr_pool_t *pool,
     memset(ck, 0, sizeof(*ck));
     ck->pool = ck->p = pool;
     ck->main = main;
-    ck->mode = sconf->preload_check == HSTS_UNSET ? HSTS_PRELOAD_WARN
-                                                  : sconf->preload_check;
+    ck->modes[HSTS_CHECK_PRELOAD] = sconf->preload_check == HSTS_UNSET
+                                    ? HSTS_PRELOAD_WARN
+                                    : sconf->preload_check;
+    ck->modes[HSTS_CHECK_LOCKOUT] = sconf->lockout ? sconf->lockout->mode
+                                                   : HSTS_PRELOAD_WARN;
     ck->log_this = 1;
 }
 
@@ -250,14 +255,26 @@ int hsts_is_tls(hsts_check *ck, server_rec *s)
 static const char *const hsts_level_names[] = { "problem", "hint",
                                                 "warning" };
 
-static int hsts_log_level(const hsts_check *ck, int level)
+int hsts_kind_check(const char *kind)
 {
-    return level == HSTS_PROBLEM && ck->mode == HSTS_PRELOAD_STRICT
+    return strncmp(kind, "lockout-", 8) ? HSTS_CHECK_PRELOAD
+                                        : HSTS_CHECK_LOCKOUT;
+}
+
+static int hsts_log_level(const hsts_check *ck, const char *kind,
+                          int level)
+{
+    return level == HSTS_PROBLEM
+           && ck->modes[hsts_kind_check(kind)] == HSTS_PRELOAD_STRICT
            ? APLOG_ERR : APLOG_WARNING;
 }
 
-static const char *hsts_log_prefix(int level)
+static const char *hsts_log_prefix(const char *kind, int level)
 {
+    if (hsts_kind_check(kind) == HSTS_CHECK_LOCKOUT) {
+        return level == HSTS_HINT ? "HSTSLockoutCheck: hint: "
+                                  : "HSTSLockoutCheck: ";
+    }
     return level == HSTS_WARNING ? "" : level == HSTS_HINT
            ? "HSTSPreloadCheck: hint: " : "HSTSPreloadCheck: ";
 }
@@ -270,7 +287,12 @@ int hsts_tell(hsts_check *ck, const char *kind, int level)
     int i;
 
     if (level == HSTS_PROBLEM) {
-        ck->problems++;
+        ck->problems[hsts_kind_check(kind)]++;
+        /* what the list's checker also fails (domain.tls.*): the
+         * certificate of a name this vhost serves, not a subdomain
+         * served elsewhere or nowhere */
+        ck->cert_problems += hsts_kind_check(kind) == HSTS_CHECK_LOCKOUT
+                             && strcmp(kind, "lockout-not-served");
     }
     ck->log_this = 1;
     if (ck->out) {
@@ -358,8 +380,8 @@ void hsts_say(hsts_check *ck, const server_rec *s, const char *kind,
     if (ck->log_this) {
         const char *code = hsts_preload_code(kind);
 
-        ap_log_error(APLOG_MARK, hsts_log_level(ck, level), 0, s,
-                     "%s%s%s%s%s%s%s", hsts_log_prefix(level),
+        ap_log_error(APLOG_MARK, hsts_log_level(ck, kind, level), 0, s,
+                     "%s%s%s%s%s%s%s", hsts_log_prefix(kind, level),
                      where ? where : "", where ? ": " : "", text,
                      code ? " [hstspreload: " : "", code ? code : "",
                      code ? "]" : "");
@@ -375,11 +397,11 @@ static void hsts_say_rest(hsts_check *ck)
         const hsts_tally *t = &ck->tallies[i];
 
         if (t->count > HSTS_LOG_FIRST) {
-            ap_log_error(APLOG_MARK, hsts_log_level(ck, t->level), 0,
+            ap_log_error(APLOG_MARK, hsts_log_level(ck, t->kind, t->level), 0,
                          ck->main, "%s%d more like the above (%s) not "
                          "named here; `apachectl -t -D DUMP_HSTS` lists "
                          "every one in its vhost's or section's "
-                         "\"findings\"", hsts_log_prefix(t->level),
+                         "\"findings\"", hsts_log_prefix(t->kind, t->level),
                          t->count - HSTS_LOG_FIRST, t->kind);
         }
     }
@@ -519,7 +541,8 @@ static void hsts_check_section(hsts_check *ck, const hsts_section *hs)
                               rule->where.file, rule->where.line,
                               hsts_vhost_name(ck->p, hs->s), host->header));
     }
-    if (ck->mode != HSTS_PRELOAD_OFF && rule->header && rule->policy.preload
+    if (ck->modes[HSTS_CHECK_PRELOAD] != HSTS_PRELOAD_OFF && rule->header
+        && rule->policy.preload
         && hsts_tell(ck, "preload-in-section", HSTS_PROBLEM)) {
         hsts_say(ck, hs->s, "preload-in-section", HSTS_PROBLEM,
                  ck->out ? NULL : apr_psprintf(ck->p, "%s, %s",
@@ -568,8 +591,8 @@ static void hsts_check_vhost(hsts_check *ck, server_rec *s)
     const hsts_rule *rule = hsts_server_rule(s);
 
     hsts_check_redirect(ck, s);
-    if (ck->mode == HSTS_PRELOAD_OFF || !rule || !rule->header
-        || !rule->policy.preload) {
+    if (ck->modes[HSTS_CHECK_PRELOAD] == HSTS_PRELOAD_OFF || !rule
+        || !rule->header || !rule->policy.preload) {
         return;
     }
     hsts_preload_check(ck, s, rule);
@@ -667,13 +690,41 @@ static int hsts_first_reading_tells(apr_pool_t *p)
 static void hsts_report_rollouts(hsts_check *ck, long long now);
 
 /* A vhost the list's checker would take, as far as the configuration
- * tells (`clean`: its check found no problem): -1 where nothing was
- * checked. */
+ * tells (`clean`: neither its preload check nor its certificates had a
+ * problem): -1 where nothing was checked. */
 static int hsts_preload_ready(const hsts_check *ck, const hsts_rule *rule,
                               int clean)
 {
-    return ck->mode == HSTS_PRELOAD_OFF || !rule || !rule->header
-           || !rule->policy.preload ? -1 : clean;
+    return ck->modes[HSTS_CHECK_PRELOAD] == HSTS_PRELOAD_OFF || !rule
+           || !rule->header || !rule->policy.preload ? -1 : clean;
+}
+
+/* The problems that make a vhost not ready for the preload list. */
+static int hsts_ready_problems(const hsts_check *ck)
+{
+    return ck->problems[HSTS_CHECK_PRELOAD] + ck->cert_problems;
+}
+
+/* The certificates the serving reading keeps for hsts-status, and the
+ * soonest expiry among them, for server-status. */
+static long long hsts_kept_soonest;
+static int hsts_kept_any;
+
+static void hsts_keep_certs(hsts_check *ck, server_rec *v)
+{
+    hsts_srv_conf *sc = ap_get_module_config(v->module_config,
+                                             &hsts_module);
+    const hsts_cert_info *ci;
+
+    sc->certs = ck->modes[HSTS_CHECK_LOCKOUT] == HSTS_PRELOAD_OFF ? NULL
+                : hsts_lockout_certs(ck, v, ck->keep);
+    for (ci = sc->certs; ci; ci = ci->next) {
+        if (!ci->error && (!hsts_kept_any
+                           || ci->not_after < hsts_kept_soonest)) {
+            hsts_kept_soonest = ci->not_after;
+            hsts_kept_any = 1;
+        }
+    }
 }
 
 static void hsts_report_run(hsts_check *ck, const apr_array_header_t *sect,
@@ -688,16 +739,51 @@ static void hsts_report_run(hsts_check *ck, const apr_array_header_t *sect,
     for (v = ck->main; v; v = v->next) {
         hsts_srv_conf *sc = ap_get_module_config(v->module_config,
                                                  &hsts_module);
-        int problems = ck->problems;
+        int problems = hsts_ready_problems(ck);
 
         hsts_check_vhost(ck, v);
+        hsts_lockout_vhost(ck, v);
         if (ck->keep) {
-            sc->preload_ready = hsts_preload_ready(ck, hsts_server_rule(v),
-                                                   ck->problems == problems);
+            sc->preload_ready = hsts_preload_ready(
+                ck, hsts_server_rule(v), hsts_ready_problems(ck) == problems);
+            hsts_keep_certs(ck, v);
         }
     }
     hsts_report_rollouts(ck, now);
     hsts_say_rest(ck);
+}
+
+/* Each check refuses on its own problems only: a warn on one never makes
+ * the other refuse. */
+static int hsts_check_refuses(const hsts_check *ck)
+{
+    int c;
+
+    for (c = 0; c < HSTS_CHECKS; c++) {
+        if (ck->problems[c] && ck->modes[c] == HSTS_PRELOAD_STRICT) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+static void hsts_check_refusal(const hsts_check *ck)
+{
+    static const char *const names[HSTS_CHECKS][2] = {
+        { "HSTSPreloadCheck", "preload" },
+        { "HSTSLockoutCheck", "lockout" }
+    };
+    int c;
+
+    for (c = 0; c < HSTS_CHECKS; c++) {
+        if (ck->problems[c] && ck->modes[c] == HSTS_PRELOAD_STRICT) {
+            ap_log_error(APLOG_MARK, APLOG_CRIT, 0, ck->main, "%s strict: "
+                         "%d %s problem(s), refusing to start; `apachectl "
+                         "-t -D DUMP_HSTS` lists each in its vhost's or "
+                         "section's \"findings\"", names[c][0],
+                         ck->problems[c], names[c][1]);
+        }
+    }
 }
 
 /* The checks, told as `tell` says; a non-OK result refuses to start. */
@@ -712,8 +798,11 @@ static int hsts_report(apr_pool_t *p, server_rec *s, int tell, int notices,
     ck.quiet = tell == HSTS_TELL_REFUSAL;
     ck.notices = notices;
     ck.keep = keep;
+    if (keep) {
+        hsts_kept_any = 0;
+    }
     hsts_report_run(&ck, sections, now);
-    if (!ck.problems || ck.mode != HSTS_PRELOAD_STRICT) {
+    if (!hsts_check_refuses(&ck)) {
         return OK;
     }
     if (ck.quiet) {
@@ -724,10 +813,7 @@ static int hsts_report(apr_pool_t *p, server_rec *s, int tell, int notices,
     if (ap_state_query(AP_SQ_RUN_MODE) != AP_SQ_RM_NORMAL) {
         hsts_test_config(p, s);
     }
-    ap_log_error(APLOG_MARK, APLOG_CRIT, 0, s, "HSTSPreloadCheck strict: "
-                 "%d preload problem(s), refusing to start; `apachectl "
-                 "-t -D DUMP_HSTS` lists each in its vhost's or "
-                 "section's \"findings\"", ck.problems);
+    hsts_check_refusal(&ck);
     return HTTP_INTERNAL_SERVER_ERROR;
 }
 
@@ -983,18 +1069,68 @@ typedef struct {
     hsts_check *ck;             /* DUMP_HSTS: check now, say TLS now */
 } hsts_view;
 
-/* HOOK POINT (certificates): each certificate of the vhost, as
- * {"file", "names", "not_before", "not_after", "days_left", "issuer",
- * "verified"}, "days_left" counted from v->now (the dump, the status
- * request), rounded down.  Empty until the certificate reader
- * (src/hsts_cert.c) is wired in here; hsts_status_cert_soonest() goes
- * with it. */
-static void hsts_put_certificates(hsts_json *j, const hsts_view *v,
-                                  const server_rec *s)
+/* "YYYY-MM-DD" of a certificate's date, in buf */
+static const char *hsts_cert_day(char *buf, apr_size_t size, long long t)
 {
-    (void)v;
-    (void)s;
+    apr_time_exp_t tm;
+    apr_size_t len;
+
+    apr_time_exp_gmt(&tm, apr_time_from_sec(t));
+    apr_strftime(buf, &len, size, "%Y-%m-%d", &tm);
+    return buf;
+}
+
+/* Whole days from `now` to `t`, rounded down (negative once past). */
+static long long hsts_days_until(long long t, long long now)
+{
+    long long d = t - now;
+
+    return d >= 0 ? d / 86400 : -((-d + 86399) / 86400);
+}
+
+/* Each certificate the vhost presents (src/hsts_cert.c): read now for
+ * DUMP_HSTS, kept by the serving reading for hsts-status; the days left
+ * are counted from the document's own time. */
+static void hsts_put_certificates(hsts_json *j, const hsts_view *v,
+                                  server_rec *s)
+{
+    const hsts_srv_conf *sc = ap_get_module_config(s->module_config,
+                                                   &hsts_module);
+    const hsts_cert_info *ci = v->ck ? hsts_lockout_certs(v->ck, s, v->p)
+                                     : sc->certs;
+    char day[16];
+    int i;
+
     hsts_json_array(j);
+    for (; ci; ci = ci->next) {
+        hsts_json_object(j);
+        hsts_json_kstr(j, "file", ci->file);
+        hsts_json_kstr(j, "directive", ci->directive);
+        hsts_json_kstr(j, "chain_file", ci->chain_file);
+        if (ci->error) {
+            hsts_json_kstr(j, "error", ci->error);
+            hsts_json_kbool(j, "verified", 0);
+            hsts_json_end(j);
+            continue;
+        }
+        hsts_json_key(j, "names");
+        hsts_json_array(j);
+        for (i = 0; i < ci->names->nelts; i++) {
+            hsts_json_str(j, APR_ARRAY_IDX(ci->names, i, const char *));
+        }
+        hsts_json_end(j);
+        hsts_json_kstr(j, "not_before",
+                       hsts_cert_day(day, sizeof(day), ci->not_before));
+        hsts_json_kstr(j, "not_after",
+                       hsts_cert_day(day, sizeof(day), ci->not_after));
+        hsts_json_kint(j, "days_left",
+                       hsts_days_until(ci->not_after, v->now));
+        hsts_json_kstr(j, "issuer", ci->issuer);
+        hsts_json_kstr(j, "key", ci->key);
+        hsts_json_kbool(j, "verified", ci->verified);
+        hsts_json_kstr(j, "verify_error", ci->verify_error);
+        hsts_json_end(j);
+    }
     hsts_json_end(j);
 }
 
@@ -1042,14 +1178,15 @@ static void hsts_put_vhost(hsts_json *j, const hsts_view *v, server_rec *s)
     hsts_json_key(j, "findings");
     hsts_json_array(j);
     if (v->ck) {
-        problems = v->ck->problems;
+        problems = hsts_ready_problems(v->ck);
         hsts_check_vhost(v->ck, s);
+        hsts_lockout_vhost(v->ck, s);
         if (sc->rollout && (!rule || !rule->header)) {
             hsts_say(v->ck, s, "rollout-no-policy", HSTS_WARNING, NULL,
                      "HSTSRollout has no HSTSPolicy to roll out to");
         }
         ready = hsts_preload_ready(v->ck, rule,
-                                   v->ck->problems == problems);
+                                   hsts_ready_problems(v->ck) == problems);
     }
     else {
         for (k = sc->kept; k; k = k->next) {
@@ -1174,13 +1311,12 @@ void hsts_status_summary(hsts_status_totals *t)
     t->read = hsts_status_read;
 }
 
-/* HOOK POINT (certificates): the soonest expiry among the certificates
- * hsts_put_certificates() lists, for server-status. */
+/* The soonest expiry among the certificates the serving reading kept,
+ * for server-status. */
 int hsts_status_cert_soonest(apr_time_t now, long long *days)
 {
-    (void)now;
-    *days = 0;
-    return 0;
+    *days = hsts_days_until(hsts_kept_soonest, apr_time_sec(now));
+    return hsts_kept_any;
 }
 
 static int hsts_names_never_exempt(const apr_array_header_t *names)

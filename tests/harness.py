@@ -187,7 +187,7 @@ class PKI:
 
     def _make(self):
         self._openssl("req", "-x509", "-newkey", "rsa:2048", "-nodes",
-                      "-keyout", self.ca_key, "-out", self.ca, "-days", "2",
+                      "-keyout", self.ca_key, "-out", self.ca, "-days", "365",
                       "-subj", "/CN=mod_hsts test CA",
                       "-addext", "basicConstraints=critical,CA:TRUE",
                       "-addext", "keyUsage=critical,keyCertSign,cRLSign")
@@ -201,11 +201,12 @@ class PKI:
                     "keyUsage=digitalSignature,keyEncipherment\n"
                     "extendedKeyUsage=serverAuth\n"
                     "subjectAltName=DNS:%s,DNS:*.%s,DNS:other.test,"
-                    "DNS:*.other.test,DNS:localhost,IP:127.0.0.1,IP:::1\n"
+                    "DNS:*.other.test,DNS:nothing.invalid,DNS:localhost,"
+                    "IP:127.0.0.1,IP:::1\n"
                     % (DOMAIN, DOMAIN))
         self._openssl("x509", "-req", "-in", csr, "-CA", self.ca,
                       "-CAkey", self.ca_key, "-CAcreateserial",
-                      "-out", self.cert, "-days", "2", "-extfile", ext)
+                      "-out", self.cert, "-days", "365", "-extfile", ext)
         for path in (self.key, self.cert, self.ca):
             os.chmod(path, 0o644)
 
@@ -393,6 +394,9 @@ class Httpd:
         mods = load_lines(modules or BASE_MODULES)
         if hsts:
             mods.append("LoadModule hsts_module %s" % MODULE)
+            # the test CA is a private one: HSTSLockoutCheck trusts it
+            # (a later HSTSLockoutCheck line in `extra` wins)
+            lines.append('HSTSLockoutCheck warn "ca=%s"' % self.pki.ca)
         return "\n".join(mods + lines) + "\n" + extra + "\n"
 
     def tls_vhost(self, body, server_name=DOMAIN, aliases="*.%s" % DOMAIN):
