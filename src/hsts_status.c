@@ -344,7 +344,8 @@ static int hsts_status_hook(request_rec *r, int flags)
                    "HSTSFindingsHint: %d\n", t.policies, t.findings[0],
                    t.findings[2], t.findings[1]);
         if (certs) {
-            ap_rprintf(r, "HSTSCertSoonestExpiryDays: %lld\n", days);
+            ap_rprintf(r, "HSTSCertSoonestExpiryDays: %" APR_INT64_T_FMT
+                       "\n", (apr_int64_t)days);
         }
         return OK;
     }
@@ -355,8 +356,8 @@ static int hsts_status_hook(request_rec *r, int flags)
                t.policies, t.servers, t.findings[0], t.findings[2],
                t.findings[1]);
     if (certs) {
-        ap_rprintf(r, "<dt>Soonest certificate expiry: %lld day(s)</dt>\n",
-                   days);
+        ap_rprintf(r, "<dt>Soonest certificate expiry: %" APR_INT64_T_FMT
+                   " day(s)</dt>\n", (apr_int64_t)days);
     }
     ap_rputs("</dl>\n", r);
     return OK;

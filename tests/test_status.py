@@ -31,7 +31,37 @@ ALLOWED = [
     r"AH01630: client denied by server configuration",   # Require
     r"\[hsts:error\].*hsts-status refused",   # the tenant rule
     r"AH01618: user nobody not found",        # a wrong password
+    # ramp.hsts.test pins www.ramp.hsts.test, two labels under the test
+    # certificate's *.hsts.test: HSTSLockoutCheck says so
+    r"HSTSLockoutCheck: vhost ramp\.hsts\.test.*www\.ramp\.hsts\.test",
+    r"HSTSLockoutCheck: vhost lost\.hsts\.test.*soon\.pem expires",
 ]
+
+SOON_DAYS = 3       # under HSTSLockoutCheck's 14: past the expiry warning
+
+
+def soon_cert(h):
+    """A certificate from the test CA valid for SOON_DAYS days from now:
+    (certificate, key)."""
+    cert = os.path.join(h.dir, "soon.pem")
+    key = os.path.join(h.dir, "soon.key")
+    csr = os.path.join(h.dir, "soon.csr")
+    ext = os.path.join(h.dir, "soon.ext")
+    with open(ext, "w") as f:
+        f.write("subjectAltName=DNS:lost.hsts.test\n")
+    for cmd in (["req", "-newkey", "rsa:2048", "-nodes", "-keyout", key,
+                 "-out", csr, "-subj", "/CN=lost.hsts.test"],
+                ["x509", "-req", "-in", csr, "-CA", h.pki.ca,
+                 "-CAkey", h.pki.ca_key, "-CAcreateserial", "-out", cert,
+                 "-days", str(SOON_DAYS), "-extfile", ext]):
+        subprocess.run(["openssl"] + cmd, check=True, capture_output=True)
+    for path in (cert, key):
+        os.chmod(path, 0o644)
+    # days left are whole days, rounded down: read in the second the
+    # certificate was made, it has SOON_DAYS left; a second later, one
+    # less for the next SOON_DAYS days.  Every reading must agree.
+    time.sleep(1.1)
+    return cert, key
 
 
 def admin_vhost(h):
@@ -138,9 +168,11 @@ def make_conf(h, extended="On"):
     conf += h.tls_vhost('HSTSPolicy "%s"' % PRELOAD,
                         server_name="preload.hsts.test",
                         aliases="nothing.invalid")
+    cert, key = soon_cert(h)
     conf += h.tls_vhost("HSTSRollout start=2020-01-01",
                         server_name="lost.hsts.test",
-                        aliases="nothing.invalid")
+                        aliases="nothing.invalid").replace(
+        h.pki.cert, cert).replace(h.pki.key, key)
     conf += h.tls_vhost(TENANT_VHOST.format(root=h.docroot),
                         server_name="tenant.hsts.test",
                         aliases="nothing.invalid")
@@ -222,7 +254,8 @@ def test_top_level(httpd):
         for f in v["findings"]:
             levels[f["level"]] += 1
     assert doc["summary"]["findings"] == levels
-    assert levels["hint"] >= 1 and levels["warning"] == 1
+    # lost.hsts.test: no policy to roll out to, a certificate expiring
+    assert levels["hint"] >= 1 and levels["warning"] == 2
 
 
 def test_vhost_fields(httpd):
@@ -281,7 +314,7 @@ def test_vhost_fields(httpd):
 
     lost = v[("lost.hsts.test", True)]
     assert [(f["kind"], f["level"]) for f in lost["findings"]] == [
-        ("rollout-no-policy", "warning")]
+        ("lockout-expiring", "warning"), ("rollout-no-policy", "warning")]
     assert lost["rollout"]["state"] == "complete"
 
     tenant = v[("tenant.hsts.test", True)]
@@ -502,7 +535,7 @@ def test_server_status_auto(httpd):
     for level in ("problem", "warning", "hint"):
         assert lines["HSTSFindings" + level.capitalize()] == str(
             doc["summary"]["findings"][level])
-    assert lines["HSTSFindingsWarning"] == "1"
+    assert lines["HSTSFindingsWarning"] == "2"
     res, body = get(httpd, "/server-status")
     assert "<h2>mod_hsts " in body
     assert "4 of 7 servers send an HSTS policy" in body
@@ -532,22 +565,31 @@ def openssl_not_after(path):
 
 
 def test_certificate_days_left(httpd):
-    """The test certificate is valid for two days: already past any
-    expiry warning.  Each TLS vhost lists it with its names and the days
-    left counted at the request; server-status?auto says the soonest."""
+    """Each TLS vhost lists the certificate it presents, with its names
+    and the days left counted at the request; lost.hsts.test's is already
+    past HSTSLockoutCheck's 14-day expiry warning, and server-status?auto
+    gives its days as the soonest."""
     doc = status_doc(httpd)
-    not_after = openssl_not_after(httpd.pki.cert)
-    days = int((not_after.timestamp() - doc["now_epoch"]) // 86400)
+    soon = os.path.join(httpd.dir, "soon.pem")
+    soonest = None
     for (name, tls), v in by_name(doc).items():
         if not tls or v["main_server"]:
             continue
+        want = soon if name == "lost.hsts.test" else httpd.pki.cert
+        not_after = openssl_not_after(want)
+        days = int((not_after.timestamp() - doc["now_epoch"]) // 86400)
         certs = v["certificates"]
-        assert [c["file"] for c in certs] == [httpd.pki.cert], (name, v)
+        assert [c["file"] for c in certs] == [want], (name, v)
         c = certs[0]
-        assert "hsts.test" in c["names"] and "*.hsts.test" in c["names"]
-        assert c["not_after"].startswith(not_after.strftime("%Y-%m-%d"))
-        assert c["days_left"] == days
-    assert auto_lines(httpd)["HSTSCertSoonestExpiryDays"] == str(days)
+        assert c["not_after"] == not_after.strftime("%Y-%m-%d"), c
+        assert c["days_left"] == days and c["verified"] is True, c
+        if name == "lost.hsts.test":
+            assert c["names"] == ["lost.hsts.test"] and days < 14, c
+        else:
+            assert "hsts.test" in c["names"] and "*.hsts.test" in c["names"]
+        soonest = days if soonest is None else min(soonest, days)
+    assert soonest is not None and soonest < SOON_DAYS
+    assert auto_lines(httpd)["HSTSCertSoonestExpiryDays"] == str(soonest)
 
 
 # -- one schema, documented ----------------------------------------------------
