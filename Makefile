@@ -45,9 +45,9 @@ APXS_ENV = $(addprefix -Wc$(,),$(CPPFLAGS) $(CFLAGS)) \
 VERSION := $(shell sh scripts/version.sh)
 DIST = dist/mod_hsts-$(VERSION).tar.gz
 
-SRC = mod_hsts.c src/hsts_report.c src/hsts_preload.c src/hsts_cert.c \
-      src/hsts_status.c src/hsts_json.c src/hsts_policy.c src/hsts_rollout.c \
-      src/hsts_url.c src/hsts_lockout.c
+SRC = mod_hsts.c src/hsts_config.c src/hsts_report.c src/hsts_preload.c \
+      src/hsts_cert.c src/hsts_status.c src/hsts_json.c src/hsts_policy.c \
+      src/hsts_rollout.c src/hsts_url.c src/hsts_lockout.c
 HDR = include/mod_hsts.h include/hsts_check.h include/hsts_preload.h \
       include/hsts_json.h include/hsts_policy.h include/hsts_rollout.h \
       include/hsts_url.h include/hsts_lockout.h include/mod_hsts_version.h

@@ -126,6 +126,22 @@ typedef struct {
     hsts_cert_info *certs;
 } hsts_srv_conf;
 
+/* src/hsts_config.c: the directives and the records' create and merge
+ * functions, for the module record in mod_hsts.c. */
+extern const command_rec hsts_cmds[];
+void *hsts_create_dir_conf(apr_pool_t *p, char *dir);
+void *hsts_merge_dir_conf(apr_pool_t *p, void *basev, void *addv);
+void *hsts_create_srv_conf(apr_pool_t *p, server_rec *s);
+void *hsts_merge_srv_conf(apr_pool_t *p, void *basev, void *addv);
+
+/* mod_hsts.c: the request hooks a directive needs, added only when one
+ * does (HSTS_NEED_LIMITS: HSTSOverrideLimits, which needs the filter
+ * wherever tenants' .htaccess files may set a header). */
+#define HSTS_NEED_POLICY   1
+#define HSTS_NEED_REDIRECT 2
+#define HSTS_NEED_LIMITS   4
+void hsts_need(int what);
+
 /* src/hsts_report.c: what runs when the configuration is read.
  * hsts_check_config makes the startup checks (a non-OK result refuses to
  * start). */
