@@ -25,6 +25,6 @@
 #ifndef MOD_HSTS_VERSION_H
 #define MOD_HSTS_VERSION_H
 
-#define MOD_HSTS_VERSION "0.1.0"
+#define MOD_HSTS_VERSION "0.2.0"
 
 #endif /* MOD_HSTS_VERSION_H */
