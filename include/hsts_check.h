@@ -108,4 +108,10 @@ void hsts_lockout_vhost(hsts_check *ck, server_rec *s);
 hsts_cert_info *hsts_lockout_certs(hsts_check *ck, server_rec *s,
                                    apr_pool_t *p);
 
+/* src/hsts_cert.c: NULL when TLS server s serves `name` with a
+ * certificate a browser takes (one of them covers it, is valid now and
+ * verifies, with no SHA-1 below its root); else why not. */
+const char *hsts_lockout_serves(hsts_check *ck, server_rec *s,
+                                const char *name);
+
 #endif /* HSTS_CHECK_H */

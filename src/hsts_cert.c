@@ -99,6 +99,10 @@ typedef struct {
     const char *directive;
     int verify;                 /* -1: not yet; 0: fails; 1: verifies */
     const char *why;            /* why it does not verify */
+    const char *weak_sig;       /* "SHA1" or "MD5": a certificate of the
+                                 * verified chain below its root is
+                                 * signed so (the leaf's own digest when
+                                 * it does not verify) */
     int told;                   /* its findings are in the log */
 } hsts_cert_use;
 
@@ -508,6 +512,25 @@ static int hsts_cert_untrusted_root(int err)
            || err == X509_V_ERR_DEPTH_ZERO_SELF_SIGNED_CERT;
 }
 
+/* Browsers, and the preload list's checker, refuse a chain with a SHA-1
+ * (or MD5) signature anywhere below its trust anchor, whose own
+ * signature nobody checks; OpenSSL's verification at its default level
+ * takes it. */
+static void hsts_cert_weak_sig(hsts_cert_use *u, STACK_OF(X509) *chain)
+{
+    int i, md_nid, pk_nid;
+
+    for (i = 0; chain && i < sk_X509_num(chain) - 1; i++) {
+        if (OBJ_find_sigid_algs(X509_get_signature_nid(sk_X509_value(chain,
+                                                                     i)),
+                                &md_nid, &pk_nid)
+            && (md_nid == NID_sha1 || md_nid == NID_md5)) {
+            u->weak_sig = OBJ_nid2sn(md_nid);
+            return;
+        }
+    }
+}
+
 static int hsts_cert_verify_once(X509_STORE *store, hsts_cert_use *u,
                                  int *depth)
 {
@@ -531,6 +554,9 @@ static int hsts_cert_verify_once(X509_STORE *store, hsts_cert_use *u,
         err = X509_verify_cert(ctx) == 1 ? X509_V_OK
                                          : X509_STORE_CTX_get_error(ctx);
         *depth = X509_STORE_CTX_get_error_depth(ctx);
+        if (err == X509_V_OK) {
+            hsts_cert_weak_sig(u, X509_STORE_CTX_get0_chain(ctx));
+        }
     }
     ERR_clear_error();
     X509_STORE_CTX_free(ctx);
@@ -986,7 +1012,7 @@ static void hsts_cert_check_use(hsts_check *ck, hsts_lockout *lo,
 {
     const hsts_cert_file *cf = u->cf;
     long long left;
-    const char *f = cf->path;
+    const char *f = cf->path, *weak;
 
     if (!ck->out) {
         if (u->told) {
@@ -1042,18 +1068,20 @@ static void hsts_cert_check_use(hsts_check *ck, hsts_lockout *lo,
                                    "does not verify: %s", f, cf->issuer,
                                    u->why));
     }
-    if ((cf->weak_digest || cf->weak_rsa)
-        && hsts_tell(ck, "lockout-weak", HSTS_HINT)) {
+    weak = u->verify == 1 ? u->weak_sig : cf->weak_digest;
+    if (weak && hsts_tell(ck, "lockout-weak-signature", HSTS_PROBLEM)) {
+        hsts_cert_say(ck, s, "lockout-weak-signature", HSTS_PROBLEM,
+                      apr_psprintf(ck->p, "the certificate %s%s has a "
+                                   "signature made with %s: browsers, and "
+                                   "the preload list, refuse it", f,
+                                   u->verify == 1 ? " or its chain" : "",
+                                   weak));
+    }
+    if (cf->weak_rsa && hsts_tell(ck, "lockout-weak", HSTS_HINT)) {
         hsts_cert_say(ck, s, "lockout-weak", HSTS_HINT,
-            apr_psprintf(ck->p, "the certificate %s has %s%s%s%s%s: browsers "
-                         "refuse it", f,
-                         cf->weak_digest ? "a signature made with " : "",
-                         cf->weak_digest ? cf->weak_digest : "",
-                         cf->weak_digest && cf->weak_rsa ? " and " : "",
-                         cf->weak_rsa ? "a key of " : "",
-                         cf->weak_rsa ? apr_pstrcat(ck->p, cf->key, " bits "
-                                                    "(2048 at least)", NULL)
-                                      : ""));
+                      apr_psprintf(ck->p, "the certificate %s has a key "
+                                   "(%s) below 2048 bits: browsers are "
+                                   "dropping such keys", f, cf->key));
     }
 }
 
@@ -1118,6 +1146,57 @@ void hsts_lockout_vhost(hsts_check *ck, server_rec *s)
                                    "in %s: not checked", c->md,
                                    c->md_dir ? c->md_dir : "(no store)"));
     }
+}
+
+/* -- for the preload checks ------------------------------------------------ */
+
+const char *hsts_lockout_serves(hsts_check *ck, server_rec *s,
+                                const char *name)
+{
+    hsts_lockout *lo = hsts_lockout_get(ck);
+    const hsts_certs *c = hsts_certs_of(lo, s);
+    long long now = apr_time_sec(apr_time_now());
+    const char *l = hsts_cert_lower(ck->p, name), *why = NULL;
+    int i, j, v;
+
+    for (i = 0; i < c->uses->nelts; i++) {
+        hsts_cert_use *u = APR_ARRAY_IDX(c->uses, i, hsts_cert_use *);
+        const hsts_cert_file *cf = u->cf;
+
+        if (cf->error) {
+            why = apr_psprintf(ck->p, "%s: %s", cf->path, cf->error);
+            continue;
+        }
+        for (j = 0; j < cf->names->nelts
+                    && !hsts_dns_covers(APR_ARRAY_IDX(cf->names, j,
+                                                      const char *), l);
+             j++) {
+            continue;
+        }
+        if (j == cf->names->nelts) {
+            why = apr_psprintf(ck->p, "%s does not cover %s (its names: "
+                               "%s)", cf->path, name,
+                               hsts_cert_names(ck->p, cf));
+            continue;
+        }
+        v = hsts_validity(cf->not_before, cf->not_after, now, 0, NULL);
+        if (v == HSTS_VALID_EXPIRED || v == HSTS_VALID_NOT_YET) {
+            why = apr_psprintf(ck->p, "%s is not valid now (%s to %s)",
+                               cf->path, cf->from, cf->until);
+            continue;
+        }
+        hsts_cert_verify(lo, u);
+        if (u->verify != 1 || u->weak_sig) {
+            why = apr_psprintf(ck->p, "%s does not verify: %s", cf->path,
+                               u->verify != 1 ? u->why
+                                              : apr_pstrcat(ck->p, "a "
+                                                "signature made with ",
+                                                u->weak_sig, NULL));
+            continue;
+        }
+        return NULL;
+    }
+    return why ? why : "it has no certificate this server could read";
 }
 
 /* -- DUMP_HSTS and hsts-status ----------------------------------------- */

@@ -72,6 +72,12 @@ static const struct {
     { "preload-too-many-redirects", "redirects.too_many" },
     { "preload-www-no-tls", "domain.www.no_tls" },
     { "preload-www-unverified", "domain.www.no_tls" },
+    /* HSTSLockoutCheck's: what the checker says of such a certificate */
+    { "lockout-chain", "domain.tls.invalid_cert_chain" },
+    { "lockout-expired", "domain.tls.invalid_cert_chain" },
+    { "lockout-not-yet-valid", "domain.tls.invalid_cert_chain" },
+    { "lockout-name-not-covered", "domain.tls.invalid_cert_chain" },
+    { "lockout-weak-signature", "domain.tls.sha1" },
     { NULL, NULL }
 };
 
@@ -1603,26 +1609,33 @@ static void hsts_check_first(hsts_check *ck, server_rec *s,
 static void hsts_check_www(hsts_check *ck, server_rec *s,
                            const hsts_rule *rule, const char *domain)
 {
-    const char *www = apr_pstrcat(ck->p, "www.", domain, NULL);
+    const char *www = apr_pstrcat(ck->p, "www.", domain, NULL), *why;
     server_rec *plain = hsts_chain_named(ck->p, ck->preload->plain, www);
+    server_rec *tls = hsts_chain_named(ck->p, ck->preload->tls, www);
+    const char *served;
     apr_array_header_t *who;
     server_rec *t;
     int named;
 
-    if (!plain) {
+    /* where no vhost names www, only DNS says whether the checker
+     * connects to it here */
+    if (!plain && !tls) {
         return;
     }
+    served = plain ? apr_psprintf(ck->p, "%s is served here over plain "
+                                  "HTTP (%s)", www,
+                                  hsts_server_label(ck->p, plain))
+                   : apr_psprintf(ck->p, "%s is served here (%s)", www,
+                                  hsts_server_label(ck->p, tls));
     if (!hsts_port_get(ck, 443)->listens) {
-        if (!hsts_chain_named(ck->p, ck->preload->tls, www)) {
+        if (!tls) {
             hsts_finding(ck, s, rule, "preload-www-unverified", HSTS_HINT,
-                         apr_psprintf(ck->p, "%s is served here over plain "
-                                      "HTTP (%s), no TLS vhost names it, "
+                         apr_psprintf(ck->p, "%s, no TLS vhost names it, "
                                       "and this server does not listen on "
                                       "port 443: not verified: that %s:443 "
                                       "answers TLS with a valid "
                                       "certificate, as the checker needs",
-                                      www, hsts_server_label(ck->p, plain),
-                                      www));
+                                      served, www));
         }
         return;
     }
@@ -1630,23 +1643,30 @@ static void hsts_check_www(hsts_check *ck, server_rec *s,
     t = APR_ARRAY_IDX(who, 0, server_rec *);
     if (who->nelts == 1 && !hsts_is_tls(ck, t)) {
         hsts_finding(ck, s, rule, "preload-www-no-tls", HSTS_PROBLEM,
-                     apr_psprintf(ck->p, "%s is served here over plain HTTP "
-                                  "(%s), and on port 443 %s answers it "
+                     apr_psprintf(ck->p, "%s, and on port 443 %s answers it "
                                   "without TLS: the checker connects to "
                                   "%s:443 and needs TLS with a valid "
-                                  "certificate there", www,
-                                  hsts_server_label(ck->p, plain),
+                                  "certificate there", served,
                                   hsts_server_label(ck->p, t), www));
+    }
+    else if (who->nelts == 1) {
+        /* the vhost that answers www on 443, by name or as the default:
+         * its certificate decides, as the checker's connection would */
+        if ((why = hsts_lockout_serves(ck, t, www))) {
+            hsts_finding(ck, s, rule, "preload-www-no-tls", HSTS_PROBLEM,
+                         apr_psprintf(ck->p, "%s, and on port 443 %s "
+                                      "answers it with a certificate the "
+                                      "checker refuses: %s", served,
+                                      hsts_server_label(ck->p, t), why));
+        }
     }
     else if (!named) {
         hsts_finding(ck, s, rule, "preload-www-unverified", HSTS_HINT,
-                     apr_psprintf(ck->p, "%s is served here over plain HTTP "
-                                  "(%s) but no TLS vhost names it: on port "
-                                  "443 %s answers it with its own "
+                     apr_psprintf(ck->p, "%s but no TLS vhost names it: on "
+                                  "port 443 %s answers it with its own "
                                   "certificate; not verified: that this "
                                   "certificate covers %s, as the checker "
-                                  "needs", www,
-                                  hsts_server_label(ck->p, plain),
+                                  "needs", served,
                                   hsts_server_label(ck->p, t), www));
     }
 }

@@ -16,11 +16,35 @@ CONF = os.path.join(harness.REPO, "conf")
 EXAMPLES = sorted(p for p in glob.glob(os.path.join(CONF, "*.conf")))
 
 
+def recipe_cert(h, text):
+    """(certificate, key) from the test CA for every name the recipe's
+    vhosts give: the preload and lockout checks look at them."""
+    names = sorted(set(re.findall(r"^\s*Server(?:Name|Alias)\s+(\S+)", text,
+                                  flags=re.M)))
+    cert = os.path.join(h.dir, "recipe.pem")
+    key = os.path.join(h.dir, "recipe.key")
+    csr = os.path.join(h.dir, "recipe.csr")
+    ext = os.path.join(h.dir, "recipe.ext")
+    with open(ext, "w") as f:
+        f.write("subjectAltName=%s\n" % ",".join("DNS:" + n for n in names))
+    for cmd in (["req", "-newkey", "rsa:2048", "-nodes", "-keyout", key,
+                 "-out", csr, "-subj", "/CN=" + names[0]],
+                ["x509", "-req", "-in", csr, "-CA", h.pki.ca, "-CAkey",
+                 h.pki.ca_key, "-CAcreateserial", "-out", cert, "-days",
+                 "90", "-extfile", ext]):
+        res = harness.run(["openssl"] + cmd)
+        assert res.returncode == 0, res.stderr
+    for path in (cert, key):
+        os.chmod(path, 0o644)
+    return cert, key
+
+
 def adapt(h, text, preload=False):
+    cert, key = recipe_cert(h, text) if preload else (h.pki.cert, h.pki.key)
     text = re.sub(r"SSLCertificateFile\s+\S+",
-                  "SSLCertificateFile %s" % h.pki.cert, text)
+                  "SSLCertificateFile %s" % cert, text)
     text = re.sub(r"SSLCertificateKeyFile\s+\S+",
-                  "SSLCertificateKeyFile %s" % h.pki.key, text)
+                  "SSLCertificateKeyFile %s" % key, text)
     if preload:
         # the list's checker asks ports 80 and 443: only read, never
         # started, so nothing binds them
@@ -41,7 +65,9 @@ def test_example_passes_config_test(server_factory, path):
     assert rc == 0, out
     assert "Syntax OK" in out, out
     if os.path.basename(path) == "preload-ready.conf":
+        # ready for the list, with certificates that cover every name
         assert "HSTSPreloadCheck" not in out, out
+        assert "HSTSLockoutCheck" not in out, out
 
 
 def unwrap(text):

@@ -32,7 +32,7 @@ class CA:
     """A CA made with `openssl ca`, which, unlike `openssl x509` in
     OpenSSL 3.0, sets any notBefore and notAfter."""
 
-    def __init__(self, d, name, parent=None):
+    def __init__(self, d, name, parent=None, md="sha256"):
         self.dir = os.path.join(d, name)
         os.makedirs(os.path.join(self.dir, "new"))
         open(os.path.join(self.dir, "index.txt"), "w").close()
@@ -59,7 +59,7 @@ class CA:
                     "-addext", "keyUsage=critical,keyCertSign,cRLSign")
         else:
             parent.sign(self.cert, self.key, "/CN=lockout test " + name,
-                        ext)
+                        ext, md=md)
         self.name = name
 
     def sign(self, cert, key, subj, ext, start=None, end=None,
@@ -459,15 +459,39 @@ def test_key_and_chain_in_one_file_relative_path(h, certs):
     assert c["file"] == combined and c["verified"] is True, c
 
 
-def test_weak_hints(h, certs):
-    leaf = certs.leaf(["example.test"], newkey=("rsa:1024",), md="sha1")
+def test_weak_key_hint(h, certs):
+    leaf = certs.leaf(["example.test"], newkey=("rsa:1024",))
     rc, out = h.check_config(conf(h, certs, vhost(h, "example.test", leaf,
                                                   POLICY), check="strict"))
     lines = lockout_lines(out)
     assert rc == 0 and len(lines) == 1, out
-    assert "HSTSLockoutCheck: hint:" in lines[0] and "SHA1" in lines[0] \
+    assert "HSTSLockoutCheck: hint:" in lines[0] \
         and "rsaEncryption 1024" in lines[0], out
     assert kinds(dump(h))["lockout-weak"][0]["level"] == "hint"
+
+
+def test_sha1_anywhere_below_the_root_refused(h, certs):
+    """Browsers and the preload list's checker (domain.tls.sha1) refuse a
+    SHA-1 signature on the leaf or on an intermediate; OpenSSL's own
+    verification takes both."""
+    sha1_inter = CA(certs.dir, "inter-sha1", certs.root, md="sha1")
+    cases = [certs.leaf(["example.test"], md="sha1"),
+             certs.leaf(["example.test"], ca=sha1_inter)]
+    with open(cases[1][0], "a") as f, open(sha1_inter.cert) as i:
+        f.write(i.read())
+    for leaf in cases:
+        rc, out = h.check_config(conf(h, certs, vhost(
+            h, "example.test", leaf, POLICY), check="strict"))
+        lines = lockout_lines(out)
+        assert rc != 0, out
+        assert any("[hsts:error]" in l and "signature made with SHA1" in l
+                   and "[hstspreload: domain.tls.sha1]" in l
+                   for l in lines), out
+        h.configure(conf(h, certs, vhost(h, "example.test", leaf, POLICY)))
+        k = kinds(dump(h))
+        assert [(f["level"], f["code"]) for f in
+                k["lockout-weak-signature"]] \
+            == [("problem", "domain.tls.sha1")], k
 
 
 def test_strict_refuses_on_start(h, certs):

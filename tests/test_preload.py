@@ -8,10 +8,12 @@ are only read (`apachectl -t`, DUMP_HSTS), never started, so no port is
 bound.  A run of the real checker against such configurations is not
 part of the suite (it needs the names in /etc/hosts)."""
 
+import os
 import re
 
 import pytest
 
+import harness
 from harness import DOMAIN
 
 GOOD = "max-age=31536000; includeSubDomains; preload"
@@ -387,12 +389,8 @@ def test_redirect_from_main_server_config(h):
 
 def test_www(h):
     # a plain vhost here names www: on 443 the default TLS vhost answers
-    # it with its certificate (the certificate checks' business)
-    msg = assert_one(h, site(h, tls_aliases="shop.hsts.test"),
-                     "domain.www.no_tls", "hint",
-                     needle="www.hsts.test is served here over plain HTTP")
-    assert "no TLS vhost names it" in msg and "that this certificate " \
-        "covers www.hsts.test" in msg, msg
+    # it, and its certificate (*.hsts.test) covers it, valid and verified
+    assert_quiet(h, site(h, tls_aliases="shop.hsts.test"))
     assert_quiet(h, site(h, tls_aliases="www.hsts.test"))
     # not served here at all: nothing to say
     assert_quiet(h, site(h, tls_aliases="shop.hsts.test",
@@ -412,6 +410,44 @@ def test_www_on_443_without_tls(h):
                        extra="Listen 127.0.0.2:443 http\n", more=more),
                "domain.www.no_tls", needle="and on port 443 vhost "
                "www.hsts.test (%s:" % h.conf_path)
+
+
+def test_www_with_a_certificate_the_checker_refuses(h):
+    """www has a TLS vhost of its own on 443 whose certificate is
+    self-signed: the checker's connection to www fails
+    (domain.www.no_tls), and the domain is not ready, though the
+    certificate problem is on www's own line."""
+    cert = os.path.join(h.dir, "www-self.pem")
+    key = os.path.join(h.dir, "www-self.key")
+    harness.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes",
+                 "-keyout", key, "-out", cert, "-days", "30", "-subj",
+                 "/CN=www.hsts.test", "-addext",
+                 "subjectAltName=DNS:www.hsts.test"])
+    for path in (cert, key):
+        os.chmod(path, 0o644)
+    more = """
+<VirtualHost 127.0.0.1:443>
+    ServerName www.hsts.test
+    DocumentRoot "%s"
+    SSLEngine on
+    SSLCertificateFile "%s"
+    SSLCertificateKeyFile "%s"
+</VirtualHost>
+""" % (h.docroot, cert, key)
+    text = site(h, tls_aliases="shop.hsts.test", plain_aliases="shop.hsts.test",
+                more=more)
+    rc, out = h.check_config(text)
+    assert rc == 0, out
+    msgs = messages(out)
+    assert len(msgs) == 1 and "[hstspreload: domain.www.no_tls]" in msgs[0] \
+        and "answers it with a certificate the checker refuses" in msgs[0] \
+        and "self-signed" in msgs[0], out
+    rc, objs, dump = h.dump_hsts()
+    d = [o for o in objs if o["type"] == "vhost"
+         and o["server_name"] == DOMAIN and o["tls"]][0]
+    assert d["preload_ready"] is False, d
+    assert ("domain.www.no_tls", "problem") in [
+        (f["code"], f["level"]) for f in d["findings"]], d
 
 
 # -- strict -------------------------------------------------------------------
