@@ -625,8 +625,9 @@ static const char *hsts_dash_k(apr_pool_t *p)
 {
     static const char with_value[] = "CcDdEefpk";
     apr_file_t *f;
-    char buf[8192];
-    apr_size_t len = sizeof(buf) - 1;
+    apr_size_t len = 0, cap = 4096, got;
+    apr_status_t rv;
+    char *buf;
     const char *arg, *end;
     int skip = 1;
 
@@ -634,12 +635,28 @@ static const char *hsts_dash_k(apr_pool_t *p)
                       APR_FPROT_OS_DEFAULT, p) != APR_SUCCESS) {
         return NULL;
     }
-    if (apr_file_read_full(f, buf, len, &len) != APR_SUCCESS
-        && len == 0) {
-        apr_file_close(f);
-        return NULL;
-    }
+    buf = apr_palloc(p, cap + 1);
+    do {
+        if (len == cap) {
+            char *more;
+
+            if (cap >= 4 * 1024 * 1024) {   /* past any ARG_MAX */
+                apr_file_close(f);
+                return NULL;
+            }
+            more = apr_palloc(p, 2 * cap + 1);
+            memcpy(more, buf, len);
+            buf = more;
+            cap *= 2;
+        }
+        got = cap - len;
+        rv = apr_file_read(f, buf + len, &got);
+        len += got;
+    } while (rv == APR_SUCCESS);
     apr_file_close(f);
+    if (rv != APR_EOF || len == 0) {
+        return NULL;            /* not all of it: nothing is known */
+    }
     buf[len] = '\0';
     end = buf + len;
     for (arg = buf; arg < end; arg += strlen(arg) + 1) {
@@ -680,7 +697,9 @@ static int hsts_first_reading_tells(apr_pool_t *p)
     if (strcmp(k, "start")) {
         return HSTS_TELL_REFUSAL;
     }
+    /* -X defines DEBUG (and the MPM then runs one process, attached) */
     if (ap_exists_config_define("ONE_PROCESS")
+        || ap_exists_config_define("DEBUG")
         || ap_exists_config_define("FOREGROUND")) {
         return HSTS_TELL_REFUSAL;
     }
