@@ -93,6 +93,22 @@ static int hsts_status_post_config(apr_pool_t *pconf, apr_pool_t *plog,
 
 /* Whether a <Location> of the server configuration made this request
  * an hsts-status one (the file's top comment says why). */
+/* The directory of a .htaccess file read for this request (or the
+ * requests it was redirected from), or NULL: its <If> sections merge
+ * after every <Location>, so whatever Require the admin's <Location>
+ * says, a tenant's file could say another. */
+static const char *hsts_status_htaccess(const request_rec *r)
+{
+    const struct htaccess_result *h;
+
+    for (h = r->htaccess; h; h = h->next) {
+        if (h->htaccess) {
+            return h->dir;
+        }
+    }
+    return NULL;
+}
+
 static int hsts_status_allowed(request_rec *r)
 {
     core_dir_config *cd = ap_get_core_module_config(r->per_dir_config);
@@ -288,6 +304,7 @@ static void hsts_status_document(request_rec *r,
 static int hsts_status_handler(request_rec *r)
 {
     hsts_status_filter fl;
+    const char *htaccess;
     server_rec *s;
 
     if (!r->handler || strcmp(r->handler, HSTS_STATUS_HANDLER)) {
@@ -299,6 +316,15 @@ static int hsts_status_handler(request_rec *r)
                       "where a <Location> of the server configuration "
                       "says it (not from .htaccess, <Directory>, "
                       "AddHandler or a rewrite)", r->uri);
+        return HTTP_FORBIDDEN;
+    }
+    if ((htaccess = hsts_status_htaccess(r))) {
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, "hsts-status refused "
+                      "for %s: %s/.htaccess applies to it, and a tenant's "
+                      ".htaccess could replace the <Location>'s Require "
+                      "(<If> sections merge after it); map the <Location> "
+                      "to a path no .htaccess file reaches", r->uri,
+                      htaccess);
         return HTTP_FORBIDDEN;
     }
     r->allowed |= (AP_METHOD_BIT << M_GET);

@@ -485,15 +485,13 @@ def test_tenant_htaccess_refused(httpd, tenant):
 
 def test_tenant_error_document_meets_require(httpd):
     """A tenant's ErrorDocument pointing at the admin's <Location> is an
-    internal redirect: the <Location>'s Require decides, as for any
-    client."""
+    internal redirect from a request its .htaccess applied to: refused,
+    even where the <Location> itself requires nothing."""
     res, body = get(httpd, "/tenants/errdoc/missing", host="tenant.hsts.test")
     assert res.status == 404 and "vhosts" not in body, (res, body)
     res, body = get(httpd, "/tenants/errdoc-open/missing",
                     host="tenant.hsts.test")
-    # an open <Location> serves whoever reaches it, from any vhost it
-    # covers: Require is what protects it
-    assert res.status == 404 and '"vhosts"' in body
+    assert res.status == 404 and '"vhosts"' not in body, (res, body)
 
 
 def test_tenant_without_any_status_in_the_config(server_factory):
@@ -643,3 +641,34 @@ def test_all_findings_kept_while_the_log_names_five(server_factory):
     assert log.count("[hstspreload: redirects.http.does_not_exist]") == 5, \
         log
     assert "7 more like the above (preload-no-port-80)" in log, log
+
+
+@pytest.mark.parametrize("htaccess", [
+    "<If \"%{REQUEST_URI} == '/hsts-status'\">\n"
+    "    Require all granted\n</If>\n",
+    "<If \"%{REQUEST_URI} =~ m#^/hsts#\">\n    Require all granted\n</If>\n",
+    "# nothing, but a file is there\n",
+])
+def test_no_htaccess_reaches_it(server_factory, htaccess):
+    """A tenant's <If> merges after the admin's <Location>, so its
+    Require would win: hsts-status is refused wherever a .htaccess file
+    applies, whatever Require says."""
+    h = server_factory("status-if")
+    h.write(".htaccess", htaccess)
+    h.write("index.html", "x\n")
+    h.configure(h.base_conf(modules=MODULES) + h.tls_vhost("""
+    HSTSPolicy "max-age=31536000"
+    <Directory "%s">
+        AllowOverride AuthConfig
+    </Directory>
+    <Location "/hsts-status">
+        SetHandler hsts-status
+        Require ip 127.0.0.1
+    </Location>
+""" % h.docroot))
+    h.allowed.append(r"\[hsts:error\].*hsts-status refused for "
+                     r"/hsts-status: .*\.htaccess applies")
+    h.start()
+    res, body = get(h, "/hsts-status")
+    assert res.status == 403 and '"vhosts"' not in body, (res, body)
+    assert ".htaccess applies to it" in h.read_log(), h.read_log()
