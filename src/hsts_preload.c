@@ -298,6 +298,19 @@ static int hsts_addr_is_any(const apr_sockaddr_t *a)
 /* Every address a client can reach httpd at on `port`: each Listen of
  * the port, and for a wildcard Listen each address a vhost names on it
  * as well. */
+/* Whether a wildcard listener gets connections to a vhost's address:
+ * its own family, and IPv4 on a dual-stack IPv6 one (`Listen 80` binds
+ * [::], and httpd serves 127.0.0.1:80 vhosts through it). */
+static int hsts_addr_takes(const apr_sockaddr_t *listener,
+                           const apr_sockaddr_t *vhost)
+{
+    return vhost->family == listener->family
+#if APR_HAVE_IPV6
+           || (listener->family == APR_INET6 && vhost->family == APR_INET)
+#endif
+           ;
+}
+
 static hsts_port *hsts_port_get(hsts_check *ck, apr_port_t port)
 {
     hsts_preload_index *ix = ck->preload;
@@ -333,7 +346,7 @@ static hsts_port *hsts_port_get(hsts_check *ck, apr_port_t port)
             for (a = s->addrs; a; a = a->next) {
                 if (a->host_addr && !hsts_addr_is_any(a->host_addr)
                     && (!a->host_port || a->host_port == port)
-                    && a->host_addr->family == lr->bind_addr->family) {
+                    && hsts_addr_takes(lr->bind_addr, a->host_addr)) {
                     apr_sockaddr_ip_get(&ip, a->host_addr);
                     if (!apr_hash_get(ips, ip, APR_HASH_KEY_STRING)) {
                         apr_hash_set(ips, ip, APR_HASH_KEY_STRING, hp);
@@ -357,12 +370,22 @@ static apr_array_header_t *hsts_answerers(hsts_check *ck, apr_port_t port,
                                                  sizeof(server_rec *));
     apr_array_header_t *dflt = apr_array_make(ck->p, 1,
                                               sizeof(server_rec *));
+    server_rec *by_name_main = NULL;
     int i, j;
 
     for (i = 0; i < hp->chains->nelts; i++) {
         const hsts_chain *ch = APR_ARRAY_IDX(hp->chains, i, hsts_chain *);
         server_rec *s = hsts_chain_named(ck->p, ch, host);
-        apr_array_header_t *into = s ? by_name : dflt;
+        apr_array_header_t *into;
+
+        /* the main server, answering an address no vhost has, by its
+         * global ServerName: the name's DNS points at a vhost that has
+         * it where there is one */
+        if (s && s == ck->main) {
+            by_name_main = s;
+            continue;
+        }
+        into = s ? by_name : dflt;
 
         s = s ? s : ch->dflt;
         for (j = 0; j < into->nelts; j++) {
@@ -373,6 +396,9 @@ static apr_array_header_t *hsts_answerers(hsts_check *ck, apr_port_t port,
         if (j == into->nelts) {
             APR_ARRAY_PUSH(into, server_rec *) = s;
         }
+    }
+    if (by_name_main && !by_name->nelts) {
+        APR_ARRAY_PUSH(by_name, server_rec *) = by_name_main;
     }
     *named = by_name->nelts > 0;
     return *named ? by_name : dflt;

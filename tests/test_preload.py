@@ -385,6 +385,19 @@ def test_redirect_from_main_server_config(h):
                "https://hsts.test/ -> https://hsts.test/")
 
 
+def test_ip_vhosts_behind_a_wildcard_listen(h):
+    """`Listen 80` (Debian's ports.conf) binds [::], and httpd serves an
+    IP-based <VirtualHost 127.0.0.1:80> through it: its HSTSRedirect is
+    what http://DOMAIN/ gets."""
+    text = site(h).replace("Listen 127.0.0.1:80\nListen 127.0.0.1:443\n",
+                           "Listen 80\nListen 443\n")
+    assert "\nListen 80\n" in text
+    assert_quiet(h, text)
+    assert_one(h, site(h, "").replace(
+        "Listen 127.0.0.1:80\nListen 127.0.0.1:443\n",
+        "Listen 80\nListen 443\n"), "redirects.http.no_redirect")
+
+
 # -- www ----------------------------------------------------------------------
 
 def test_www(h):
