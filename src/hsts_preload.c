@@ -849,8 +849,51 @@ static void hsts_rw_flags_parse(apr_pool_t *p, const char *text,
     }
 }
 
+/* RewriteOptions' words, as mod_rewrite reads them (exact words: no
+ * "Inherit" inside "IgnoreInherit"); several lines add up. */
+#define HSTS_RW_INHERIT             1
+#define HSTS_RW_INHERIT_BEFORE      2
+#define HSTS_RW_INHERIT_DOWN        4
+#define HSTS_RW_INHERIT_DOWN_BEFORE 8
+#define HSTS_RW_IGNORE_INHERIT      16
+
+/* The server's RewriteEngine (-1: unset) and RewriteOptions (-1: unset)
+ * from its directives. */
+static void hsts_rewrite_state(apr_pool_t *p, const apr_array_header_t *ds,
+                               int *on, int *options)
+{
+    static const char *const words[] = {
+        "inherit", "inheritbefore", "inheritdown", "inheritdownbefore",
+        "ignoreinherit", NULL
+    };
+    int i, k;
+
+    *on = *options = -1;
+    for (i = 0; i < ds->nelts; i++) {
+        const ap_directive_t *d = APR_ARRAY_IDX(ds, i, ap_directive_t *);
+        const char *args = d->args;
+
+        if (!ap_cstr_casecmp(d->directive, "RewriteEngine")) {
+            *on = !ap_cstr_casecmp(d->args, "on");
+        }
+        else if (!ap_cstr_casecmp(d->directive, "RewriteOptions")) {
+            *options = *options < 0 ? 0 : *options;
+            while (*args) {
+                const char *w = ap_getword_conf(p, &args);
+
+                for (k = 0; words[k] && ap_cstr_casecmp(w, words[k]); k++) {
+                    continue;
+                }
+                *options |= words[k] ? 1 << k : 0;
+            }
+        }
+    }
+}
+
 /* mod_rewrite's rules of the server (translate_name, before anything
- * else): non-zero when they decide the answer. */
+ * else): non-zero when they decide the answer.  A vhost's engine state
+ * and options are the main server's unless it sets its own; its rules
+ * come with the main server's as mod_rewrite's server merge says. */
 static int hsts_eval_rewrite(hsts_request *rq)
 {
     const char *const *names = hsts_rewrite_names;
@@ -860,39 +903,32 @@ static int hsts_eval_rewrite(hsts_request *rq)
                                                sizeof(ap_directive_t *));
     apr_array_header_t *conds = apr_array_make(p, 2,
                                                sizeof(ap_directive_t *));
-    int on = -1, inherit = 0, i, ok;
+    int on, options, i, ok;
 
-    for (i = 0; i < mine->nelts; i++) {
-        const ap_directive_t *d = APR_ARRAY_IDX(mine, i, ap_directive_t *);
-
-        if (!ap_cstr_casecmp(d->directive, "RewriteEngine")) {
-            on = !ap_cstr_casecmp(d->args, "on");
-        }
-        else if (!ap_cstr_casecmp(d->directive, "RewriteOptions")) {
-            inherit = ap_strcasestr(d->args, "InheritBefore") ? 2
-                      : ap_strcasestr(d->args, "Inherit") ? 1 : inherit;
-        }
-    }
+    hsts_rewrite_state(p, mine, &on, &options);
     if (rq->s->is_virtual) {
-        /* mod_rewrite merges the engine's state from the main server;
-         * its rules only with RewriteOptions Inherit */
         apr_array_header_t *base = hsts_directives(rq->ck, rq->ck->main,
                                                    names);
+        int base_on, base_options, opts;
 
-        for (i = 0; on < 0 && i < base->nelts; i++) {
-            const ap_directive_t *d = APR_ARRAY_IDX(base, i,
-                                                    ap_directive_t *);
-
-            if (!ap_cstr_casecmp(d->directive, "RewriteEngine")) {
-                on = !ap_cstr_casecmp(d->args, "on");
-            }
-        }
-        if (inherit == 2) {
+        hsts_rewrite_state(p, base, &base_on, &base_options);
+        on = on < 0 ? base_on : on;
+        opts = options < 0 ? (base_options < 0 ? 0 : base_options) : options;
+        base_options = base_options < 0 ? 0 : base_options;
+        if ((opts & HSTS_RW_INHERIT)
+            || ((base_options & HSTS_RW_INHERIT_DOWN)
+                && !(opts & HSTS_RW_IGNORE_INHERIT))) {
+            apr_array_cat(rules, mine);
             apr_array_cat(rules, base);
         }
-        apr_array_cat(rules, mine);
-        if (inherit == 1) {
+        else if ((opts & HSTS_RW_INHERIT_BEFORE)
+                 || ((base_options & HSTS_RW_INHERIT_DOWN_BEFORE)
+                     && !(opts & HSTS_RW_IGNORE_INHERIT))) {
             apr_array_cat(rules, base);
+            apr_array_cat(rules, mine);
+        }
+        else {
+            apr_array_cat(rules, mine);
         }
     }
     else {

@@ -385,6 +385,31 @@ def test_redirect_from_main_server_config(h):
                "https://hsts.test/ -> https://hsts.test/")
 
 
+MAIN_RULES = ("RewriteEngine On\nRewriteOptions %s\n"
+              "RewriteCond %%{HTTPS} !=on\n"
+              "RewriteRule ^ https://%%{HTTP_HOST}%%{REQUEST_URI} [R=301,L]\n")
+
+
+@pytest.mark.parametrize("main_options,plain,ready", [
+    # the main server's options pass down to a vhost with none of its own
+    ("InheritDown", "RewriteEngine On", True),
+    ("InheritDownBefore", "RewriteEngine On", True),
+    ("Inherit", "RewriteEngine On", True),
+    # a vhost's own IgnoreInherit refuses the main server's InheritDown
+    # (the word, not a substring: no "Inherit" inside it)
+    ("InheritDown", "RewriteEngine On\nRewriteOptions IgnoreInherit", False),
+    # no Inherit anywhere: the main server's rules stay its own
+    ("AllowNoSlash", "RewriteEngine On", False),
+])
+def test_rewrite_options_as_mod_rewrite_merges_them(h, main_options, plain,
+                                                    ready):
+    text = site(h, plain, extra=MAIN_RULES % main_options)
+    if ready:
+        assert_quiet(h, text)
+    else:
+        assert_one(h, text, "redirects.http.no_redirect")
+
+
 def test_ip_vhosts_behind_a_wildcard_listen(h):
     """`Listen 80` (Debian's ports.conf) binds [::], and httpd serves an
     IP-based <VirtualHost 127.0.0.1:80> through it: its HSTSRedirect is
