@@ -38,6 +38,9 @@ int hsts_name_under(const char *name, const char *domain);
 long long hsts_epoch(int year, int month, int day, int hour, int min,
                      int sec);
 
+/* Whole days from `now` to `t`, rounded down: negative once past. */
+long long hsts_days_left(long long t, long long now);
+
 /* Where the validity period [not_before, not_after] stands at `now`,
  * with `expiry_days` of warning: HSTS_VALID_EXPIRING when fewer than
  * that many days are left.  *days_left (may be NULL): whole days until

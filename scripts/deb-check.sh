@@ -124,16 +124,21 @@ httpd_pid() {
     fi
 }
 
+# Until process $1 is gone (20 s at most): non-zero if it is not.
+wait_exit() {
+    for _ in $(seq 1 100); do
+        kill -0 "$1" 2>/dev/null || return 0
+        sleep 0.2
+    done
+    return 1
+}
+
 stop_httpd() {
     local pid
     pid=$(httpd_pid)
     [ -n "$pid" ] || return 0
     ctl stop >/dev/null 2>&1 || kill -TERM "$pid" 2>/dev/null || true
-    for _ in $(seq 1 100); do
-        kill -0 "$pid" 2>/dev/null || return 0
-        sleep 0.2
-    done
-    kill -KILL "$pid" 2>/dev/null || true
+    wait_exit "$pid" || kill -KILL "$pid" 2>/dev/null || true
 }
 
 cleanup() {
@@ -403,11 +408,7 @@ say "apachectl graceful into a config failing strict: refused with the" \
     "reason; the server (pid $pid) goes on serving"
 ctl stop > "$scratch/stop.out" 2>&1 || fail "apachectl stop refused:" \
     "$(cat "$scratch/stop.out")"
-for _ in $(seq 1 100); do
-    [ -z "$(httpd_pid)" ] && break
-    sleep 0.2
-done
-[ -z "$(httpd_pid)" ] || fail "apachectl stop did not stop it"
+wait_exit "$pid" || fail "apachectl stop did not stop it"
 if ctl start > "$scratch/start.out" 2>&1; then
     fail "apachectl start took a config that fails strict"
 fi

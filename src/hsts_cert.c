@@ -947,6 +947,19 @@ static const char *hsts_cert_why(hsts_check *ck, server_rec *s,
                         pin == s ? "" : pin->server_hostname);
 }
 
+/* Whether a subjectAltName DNS name of cf covers lower-case name l. */
+static int hsts_cert_covers(const hsts_cert_file *cf, const char *l)
+{
+    int i;
+
+    for (i = 0; i < cf->names->nelts; i++) {
+        if (hsts_dns_covers(APR_ARRAY_IDX(cf->names, i, const char *), l)) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
 static void hsts_cert_check_name(hsts_check *ck, hsts_lockout *lo,
                                  server_rec *s, const char *name, int wild,
                                  server_rec *pin)
@@ -954,7 +967,7 @@ static void hsts_cert_check_name(hsts_check *ck, hsts_lockout *lo,
     const char *l = hsts_cert_lower(ck->p, name);
     server_rec *t = hsts_cert_answers(lo, l, wild);
     const hsts_certs *c;
-    int i, j;
+    int i;
 
     /* the vhost that has the name checks it on its own line */
     if (t && t != s && !wild
@@ -987,13 +1000,7 @@ static void hsts_cert_check_name(hsts_check *ck, hsts_lockout *lo,
         if (u->cf->error) {
             continue;
         }
-        for (j = 0; j < u->cf->names->nelts; j++) {
-            if (hsts_dns_covers(APR_ARRAY_IDX(u->cf->names, j, const char *),
-                                l)) {
-                break;
-            }
-        }
-        if (j == u->cf->names->nelts
+        if (!hsts_cert_covers(u->cf, l)
             && hsts_tell(ck, "lockout-name-not-covered", HSTS_PROBLEM)) {
             hsts_cert_say(ck, s, "lockout-name-not-covered", HSTS_PROBLEM,
                 apr_psprintf(ck->p, "%s is %s, and the certificate %s%s%s "
@@ -1157,7 +1164,7 @@ const char *hsts_lockout_serves(hsts_check *ck, server_rec *s,
     const hsts_certs *c = hsts_certs_of(lo, s);
     long long now = apr_time_sec(apr_time_now());
     const char *l = hsts_cert_lower(ck->p, name), *why = NULL;
-    int i, j, v;
+    int i, v;
 
     for (i = 0; i < c->uses->nelts; i++) {
         hsts_cert_use *u = APR_ARRAY_IDX(c->uses, i, hsts_cert_use *);
@@ -1167,13 +1174,7 @@ const char *hsts_lockout_serves(hsts_check *ck, server_rec *s,
             why = apr_psprintf(ck->p, "%s: %s", cf->path, cf->error);
             continue;
         }
-        for (j = 0; j < cf->names->nelts
-                    && !hsts_dns_covers(APR_ARRAY_IDX(cf->names, j,
-                                                      const char *), l);
-             j++) {
-            continue;
-        }
-        if (j == cf->names->nelts) {
+        if (!hsts_cert_covers(cf, l)) {
             why = apr_psprintf(ck->p, "%s does not cover %s (its names: "
                                "%s)", cf->path, name,
                                hsts_cert_names(ck->p, cf));

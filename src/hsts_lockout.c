@@ -20,6 +20,7 @@
 #include <string.h>
 
 #include "hsts_lockout.h"
+#include "hsts_rollout.h"
 
 static int hsts_lc(int c)
 {
@@ -91,34 +92,27 @@ int hsts_name_under(const char *name, const char *domain)
     return name[n - d - 1] == '.' && hsts_same(name + n - d, domain, d);
 }
 
-/* Days since 1970-01-01 of a proleptic Gregorian date. */
-static long long hsts_days(long long y, int m, int d)
-{
-    long long era, yoe, doy, doe;
-
-    y -= m <= 2;
-    era = (y >= 0 ? y : y - 399) / 400;
-    yoe = y - era * 400;
-    doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-    doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    return era * 146097 + doe - 719468;
-}
-
 long long hsts_epoch(int year, int month, int day, int hour, int min,
                      int sec)
 {
-    return hsts_days(year, month, day) * 86400 + hour * 3600LL
+    return hsts_days_from_civil(year, month, day) + hour * 3600LL
            + min * 60LL + sec;
+}
+
+long long hsts_days_left(long long t, long long now)
+{
+    long long left = t - now;
+
+    return left >= 0 ? left / 86400 : -((-left + 86399) / 86400);
 }
 
 int hsts_validity(long long not_before, long long not_after, long long now,
                   int expiry_days, long long *days_left)
 {
     long long left = not_after - now;
-    long long days = left >= 0 ? left / 86400 : -((-left + 86399) / 86400);
 
     if (days_left) {
-        *days_left = days;
+        *days_left = hsts_days_left(not_after, now);
     }
     if (now > not_after) {
         return HSTS_VALID_EXPIRED;

@@ -1703,23 +1703,24 @@ static void hsts_check_www(hsts_check *ck, server_rec *s,
     }
     who = hsts_answerers(ck, 443, www, &named);
     t = APR_ARRAY_IDX(who, 0, server_rec *);
-    if (who->nelts == 1 && !hsts_is_tls(ck, t)) {
-        hsts_finding(ck, s, rule, "preload-www-no-tls", HSTS_PROBLEM,
-                     apr_psprintf(ck->p, "%s, and on port 443 %s answers it "
-                                  "without TLS: the checker connects to "
-                                  "%s:443 and needs TLS with a valid "
-                                  "certificate there", served,
-                                  hsts_server_label(ck->p, t), www));
-    }
-    else if (who->nelts == 1) {
-        /* the vhost that answers www on 443, by name or as the default:
-         * its certificate decides, as the checker's connection would */
-        if ((why = hsts_lockout_serves(ck, t, www))) {
+    if (who->nelts == 1) {
+        /* the vhost that answers www on 443, by name or as the default,
+         * as the checker's connection would reach it */
+        if (!hsts_is_tls(ck, t)) {
+            why = "without TLS";
+        }
+        else if ((why = hsts_lockout_serves(ck, t, www))) {
+            why = apr_pstrcat(ck->p, "with a certificate the checker "
+                              "refuses (", why, ")", NULL);
+        }
+        if (why) {
             hsts_finding(ck, s, rule, "preload-www-no-tls", HSTS_PROBLEM,
                          apr_psprintf(ck->p, "%s, and on port 443 %s "
-                                      "answers it with a certificate the "
-                                      "checker refuses: %s", served,
-                                      hsts_server_label(ck->p, t), why));
+                                      "answers it %s: the checker connects "
+                                      "to %s:443 and needs TLS with a "
+                                      "valid certificate there", served,
+                                      hsts_server_label(ck->p, t), why,
+                                      www));
         }
     }
     else if (!named) {

@@ -36,6 +36,7 @@
 #include "hsts_json.h"
 #include "hsts_url.h"
 #include "hsts_check.h"
+#include "hsts_lockout.h"
 #include "hsts_preload.h"
 #include "ap_listen.h"
 #include "apr_lib.h"
@@ -1088,25 +1089,6 @@ typedef struct {
     hsts_check *ck;             /* DUMP_HSTS: check now, say TLS now */
 } hsts_view;
 
-/* "YYYY-MM-DD" of a certificate's date, in buf */
-static const char *hsts_cert_day(char *buf, apr_size_t size, long long t)
-{
-    apr_time_exp_t tm;
-    apr_size_t len;
-
-    apr_time_exp_gmt(&tm, apr_time_from_sec(t));
-    apr_strftime(buf, &len, size, "%Y-%m-%d", &tm);
-    return buf;
-}
-
-/* Whole days from `now` to `t`, rounded down (negative once past). */
-static long long hsts_days_until(long long t, long long now)
-{
-    long long d = t - now;
-
-    return d >= 0 ? d / 86400 : -((-d + 86399) / 86400);
-}
-
 /* Each certificate the vhost presents (src/hsts_cert.c): read now for
  * DUMP_HSTS, kept by the serving reading for hsts-status; the days left
  * are counted from the document's own time. */
@@ -1138,12 +1120,12 @@ static void hsts_put_certificates(hsts_json *j, const hsts_view *v,
             hsts_json_str(j, APR_ARRAY_IDX(ci->names, i, const char *));
         }
         hsts_json_end(j);
-        hsts_json_kstr(j, "not_before",
-                       hsts_cert_day(day, sizeof(day), ci->not_before));
-        hsts_json_kstr(j, "not_after",
-                       hsts_cert_day(day, sizeof(day), ci->not_after));
-        hsts_json_kint(j, "days_left",
-                       hsts_days_until(ci->not_after, v->now));
+        hsts_ymd(ci->not_before, day);
+        hsts_json_kstr(j, "not_before", day);
+        hsts_ymd(ci->not_after, day);
+        hsts_json_kstr(j, "not_after", day);
+        hsts_json_kint(j, "days_left", hsts_days_left(ci->not_after,
+                                                      v->now));
         hsts_json_kstr(j, "issuer", ci->issuer);
         hsts_json_kstr(j, "key", ci->key);
         hsts_json_kbool(j, "verified", ci->verified);
@@ -1334,7 +1316,7 @@ void hsts_status_summary(hsts_status_totals *t)
  * for server-status. */
 int hsts_status_cert_soonest(apr_time_t now, long long *days)
 {
-    *days = hsts_days_until(hsts_kept_soonest, apr_time_sec(now));
+    *days = hsts_days_left(hsts_kept_soonest, apr_time_sec(now));
     return hsts_kept_any;
 }
 

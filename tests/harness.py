@@ -600,17 +600,25 @@ class Httpd:
         raise RuntimeError("no restart %d:\n%s" % (generation,
                                                   self.read_log()))
 
+    @staticmethod
+    def wait_exit(pid):
+        """True once process `pid` is gone, False if it is still there
+        after START_TIMEOUT."""
+        deadline = time.time() + START_TIMEOUT
+        while time.time() < deadline:
+            try:
+                os.kill(pid, 0)
+            except OSError:
+                return True
+            time.sleep(0.05)
+        return False
+
     def stop_daemon(self):
         """`httpd -k stop`, then wait until the process is gone."""
         pid = self.daemon_pid()
         res = self.k("stop")
-        deadline = time.time() + START_TIMEOUT
-        while pid and time.time() < deadline:
-            try:
-                os.kill(pid, 0)
-            except OSError:
-                break
-            time.sleep(0.05)
+        if pid:
+            self.wait_exit(pid)
         self.daemon = False
         return res
 

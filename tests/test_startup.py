@@ -215,10 +215,7 @@ def test_stop_never_refused_whatever_the_command_line(h):
                        "-D", "X" * 9000, "-k", "stop"],
                       env=harness.httpd_env())
     assert res.returncode == 0 and "hsts" not in res.stderr, res
-    deadline = time.time() + harness.START_TIMEOUT
-    while time.time() < deadline and h.daemon_pid() == pid:
-        time.sleep(0.05)
-    assert h.daemon_pid() is None
+    assert h.wait_exit(pid) and h.daemon_pid() is None
     h.daemon = False
 
 
@@ -230,15 +227,7 @@ def test_raw_sigusr1_into_strict_stops_and_says_why(h):
     pid = h.daemon_pid()
     h.configure(config(h, "strict"))
     os.kill(pid, signal.SIGUSR1)
-    deadline = time.time() + harness.START_TIMEOUT
-    while time.time() < deadline:
-        try:
-            os.kill(pid, 0)
-        except OSError:
-            break
-        time.sleep(0.05)
-    else:
-        raise AssertionError("httpd still running:\n" + h.read_log())
+    assert h.wait_exit(pid), "httpd still running:\n" + h.read_log()
     log = h.read_log()
     for needle in FINDINGS + [REFUSAL]:
         assert count(log, needle) == 1, log
