@@ -97,8 +97,10 @@ typedef struct hsts_cert_info hsts_cert_info;
 typedef struct {
     int mode;
     const char *ca;
-    int expiry_days;
+    int expiry_days;            /* HSTS_UNSET: HSTS_LOCKOUT_EXPIRY_DAYS */
 } hsts_lockout_conf;
+
+#define HSTS_LOCKOUT_EXPIRY_DAYS 14
 
 typedef struct {
     const hsts_rollout *rollout;    /* NULL: unset, inherit; default none */

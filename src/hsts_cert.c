@@ -898,7 +898,8 @@ static hsts_lockout *hsts_lockout_get(hsts_check *ck)
     lo->p = ck->pool;
     lo->mode = sc->lockout ? sc->lockout->mode : HSTS_PRELOAD_WARN;
     lo->ca = sc->lockout ? sc->lockout->ca : NULL;
-    lo->expiry = sc->lockout ? sc->lockout->expiry_days : 14;
+    lo->expiry = sc->lockout && sc->lockout->expiry_days != HSTS_UNSET
+                 ? sc->lockout->expiry_days : HSTS_LOCKOUT_EXPIRY_DAYS;
     lo->vhosts = apr_hash_make(lo->p);
     lo->no_certs = apr_array_make(lo->p, 1, sizeof(hsts_cert_src));
     lo->mds = apr_hash_make(lo->p);

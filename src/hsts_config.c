@@ -453,10 +453,17 @@ static const char *hsts_cmd_lockout_check(cmd_parms *cmd, void *mconfig,
         return apr_psprintf(cmd->pool, "%s: unknown value '%s' (expected "
                             "off, warn or strict)", cmd->cmd->name, argv[0]);
     }
-    lc->expiry_days = 14;
+    lc->expiry_days = HSTS_UNSET;
     for (i = 1; i < argc; i++) {
         const char *a = argv[i];
 
+        if ((!ap_cstr_casecmpn(a, "ca=", 3) && lc->ca)
+            || (!ap_cstr_casecmpn(a, "expiry=", 7)
+                && lc->expiry_days != HSTS_UNSET)) {
+            return apr_psprintf(cmd->pool, "%s: repeated '%s' (%.*s given "
+                                "more than once)", cmd->cmd->name, a,
+                                (int)(strchr(a, '=') - a + 1), a);
+        }
         if (!ap_cstr_casecmpn(a, "ca=", 3) && a[3]) {
             lc->ca = ap_server_root_relative(cmd->pool, a + 3);
             if (!lc->ca || apr_stat(&fi, lc->ca, APR_FINFO_TYPE,

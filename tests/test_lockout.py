@@ -605,10 +605,14 @@ def test_mod_md(h, certs):
     ("warn ca=/nonexistent/ca.pem", "'ca=/nonexistent/ca.pem': no such "
      "file"),
     ("warn colour=red", "unknown argument 'colour=red'"),
+    ("warn expiry=3 expiry=4", "repeated 'expiry=4' (expiry= given more "
+     "than once)"),
+    ("warn ca=%(ca)s ca=%(ca)s", "repeated 'ca="),
 ])
 def test_bad_values(h, args, needle):
+    args = args % {"ca": h.pki.ca}
     h.assert_config_error(h.base_conf() + "HSTSLockoutCheck %s\n" % args,
-                          needle)
+                          "HSTSLockoutCheck", needle)
 
 
 def test_global_only(h, certs):
