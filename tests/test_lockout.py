@@ -381,7 +381,7 @@ def test_include_subdomains_not_served(h, certs):
                                                   POLICY), plain))
     assert rc == 0 and lockout_lines(out) == [], out
     # a TLS vhost answering by a wildcard alias, on another port, counts
-    port = harness.free_ports(1)[0]
+    port = h.spare_port()
     tls_wild = vhost(h, "wild.example.test", leaf, None, port=port,
                      aliases=["*.example.test"])
     rc, out = h.check_config(conf(h, certs, tls, plain, tls_wild,

@@ -286,7 +286,7 @@ def test_dump_addresses_once_as_written(server_factory):
     127.1 is written otherwise than the 127.0.0.1 it resolves to, without
     a resolver (no /etc/hosts needed, unlike localhost)."""
     h = server_factory("dump-addr")
-    other = harness.free_ports(1)[0]
+    other = h.spare_port()
     h.configure(h.base_conf(extra="Listen 127.0.0.1:%d\n" % other)
                 + """
 <VirtualHost *:{p}>
