@@ -356,12 +356,15 @@ class Httpd:
         self.allowed = list(ALWAYS_ALLOWED) + release_allowed()
         self.log_offset = 0
 
-    def spare_port(self):
-        """One more free loopback port, none of this server's own (the
+    def spare_ports(self, n):
+        """n more free loopback ports, none of this server's own (the
         kernel may hand out again a port picked and closed before)."""
         taken = (self.tls_port, self.plain_port, self.backend_port,
                  self.dead_port)
-        return next(p for p in free_ports(8) if p not in taken)
+        return [p for p in free_ports(n + 4) if p not in taken][:n]
+
+    def spare_port(self):
+        return self.spare_ports(1)[0]
 
     # -- files -----------------------------------------------------------
     def write(self, relpath, content, mode=0o644):

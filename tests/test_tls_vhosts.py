@@ -63,7 +63,7 @@ def by_name(objs):
 def forms(server_factory):
     h = server_factory("tls-forms")
     h.write("index.html", "x\n")
-    ports = dict(zip(FORMS, harness.free_ports(len(FORMS))))
+    ports = dict(zip(FORMS, h.spare_ports(len(FORMS))))
     listen = "".join("Listen 127.0.0.1:%d%s\n"
                      % (ports[n], " " + FORMS[n][1] if FORMS[n][1] else "")
                      for n in FORMS)
@@ -91,7 +91,7 @@ def test_main_server_engine_inherited(server_factory):
     not say otherwise."""
     h = server_factory("tls-inherit")
     h.write("index.html", "x\n")
-    heir, plain = harness.free_ports(2)
+    heir, plain = h.spare_ports(2)
     h.configure(h.base_conf(extra="SSLEngine on\n" + cert_lines(h)
                             + "Listen 127.0.0.1:%d\nListen 127.0.0.1:%d\n"
                             % (heir, plain))
